@@ -1,0 +1,482 @@
+"""The ``rongshu`` command: set up, serve, administer and demonstrate the platform.
+
+Commands are thin: they open the platform, call services, and print tables (or JSON with
+``--json``). Domain errors become a one-line message and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from rongshu import __version__
+from rongshu.core.audit import ledger as audit_ledger
+from rongshu.core.audit.service import report_public
+from rongshu.core.errors import RongshuError
+from rongshu.core.identity import service as identity
+from rongshu.core.identity.roles import Role
+from rongshu.core.identity.schemas import (
+    Actor,
+    AppCreate,
+    DepartmentCreate,
+    SecurityPolicy,
+    UserCreate,
+)
+from rongshu.core.platform import Platform
+from rongshu.core.settings import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="rongshu",
+    help="榕数 rongshu — public-data and city-operations platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Metadata database.", no_args_is_help=True)
+dept_app = typer.Typer(help="Departments (部门).", no_args_is_help=True)
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+apps_app = typer.Typer(help="Apps (machine clients) and their API keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit ledger (留痕).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(dept_app, name="dept")
+app.add_typer(user_app, name="user")
+app.add_typer(apps_app, name="app")
+app.add_typer(audit_app, name="audit")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default RONGSHU_DATA_DIR).")
+]
+
+
+def cli_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, with command-line overrides."""
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        err_console.print(f"[red]settings error:[/red] {messages}")
+        raise typer.Exit(6) from None
+
+
+@contextmanager
+def opened(data_dir: Path | None = None, *, upgrade: bool = True) -> Iterator[Platform]:
+    platform = Platform.open(cli_settings(data_dir), upgrade=upgrade)
+    try:
+        yield platform
+    finally:
+        platform.close()
+
+
+def cli_actor() -> Actor:
+    """Commands run on the server by its operator act as the platform itself, named."""
+    return Actor(kind="system", name=f"cli:{getpass.getuser()}"[:64])
+
+
+def run(action: Callable[[], T]) -> T:
+    """Run a service call; a domain error prints one line and exits with its code."""
+    try:
+        return action()
+    except RongshuError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        for detail in exc.details:
+            err_console.print(f"  - {detail}")
+        raise typer.Exit(exc.exit_code) from None
+
+
+def emit(rows: Sequence[BaseModel] | BaseModel, *, as_json: bool, columns: Sequence[str]) -> None:
+    """Print a model or list of models as a table, or as JSON."""
+    items = [rows] if isinstance(rows, BaseModel) else list(rows)
+    if as_json:
+        data = [item.model_dump(mode="json") for item in items]
+        typer.echo(
+            json.dumps(
+                data if not isinstance(rows, BaseModel) else data[0], ensure_ascii=False, indent=2
+            )
+        )
+        return
+    table = Table(*columns)
+    for item in items:
+        dumped = item.model_dump(mode="json")
+        table.add_row(*(_cell(dumped.get(column)) for column in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _validated(model: type[T], **data: Any) -> T:
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            err_console.print(f"[red]invalid {field}:[/red] {error['msg']}")
+        raise typer.Exit(2) from None
+
+
+# -- setup and serving ---------------------------------------------------------------------
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def init(data_dir: DataDirOpt = None) -> None:
+    """Create the data directory, the metadata schema and the platform signing key."""
+    with opened(data_dir) as platform:
+        fingerprint = platform.signing_key.public_key().fingerprint()
+        console.print(f"data directory  {platform.settings.data_dir.resolve()}")
+        console.print(
+            f"database        {platform.db.dialect} at revision {platform.db.current_revision()}"
+        )
+        console.print(f"signing key     SM2 {fingerprint}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Bring the metadata schema to the newest (or given) revision."""
+    with opened(data_dir, upgrade=False) as platform:
+        before = platform.db.current_revision()
+        platform.db.upgrade(revision)
+        console.print(
+            f"database {platform.db.dialect}: "
+            f"{before or 'empty'} → {platform.db.current_revision()}"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve the web console, portal and API (and run background jobs in-process)."""
+    from rongshu.web.server import run_server
+
+    settings = cli_settings(data_dir)
+    run_server(settings, host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run background jobs in the foreground (when RONGSHU_JOBS_IN_PROCESS=false)."""
+    from rongshu.web.server import run_worker
+
+    settings = cli_settings(data_dir)
+    run_worker(settings, workers=workers or settings.jobs_workers)
+
+
+# -- departments ---------------------------------------------------------------------------
+
+DEPARTMENT_COLUMNS = ("code", "name", "region_code", "parent_code", "created_at")
+
+
+@dept_app.command("create")
+def dept_create(
+    code: Annotated[str, typer.Option(help="Department code, e.g. GA.")],
+    name: Annotated[str, typer.Option(help="Full name, e.g. 榕城市公安局.")],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code, e.g. 350100.")],
+    parent: Annotated[str | None, typer.Option(help="Parent department code.")] = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a department."""
+    data = _validated(
+        DepartmentCreate, code=code, name=name, region_code=region, parent_code=parent
+    )
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        created = run(
+            lambda: identity.create_department(
+                session, data=data, actor=cli_actor(), ledger=platform.ledger
+            )
+        )
+    emit(created, as_json=as_json, columns=DEPARTMENT_COLUMNS)
+
+
+@dept_app.command("list")
+def dept_list(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """List departments."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        emit(identity.list_departments(session), as_json=as_json, columns=DEPARTMENT_COLUMNS)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+USER_COLUMNS = ("username", "display_name", "department_code", "roles", "locked", "last_login_at")
+
+
+def _policy(platform: Platform) -> SecurityPolicy:
+    settings = platform.settings
+    defaults = SecurityPolicy(
+        login_max_failures=settings.login_max_failures,
+        login_lockout_minutes=settings.login_lockout_minutes,
+        session_hours=settings.session_hours,
+    )
+    with platform.db.session_scope() as session:
+        return identity.get_security_policy(session, defaults=defaults)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Sign-in name.")],
+    display_name: Annotated[str, typer.Option(help="Name shown in the console.")],
+    role: Annotated[list[Role], typer.Option(help="Role (repeat for several).")],
+    department: Annotated[str | None, typer.Option(help="Department code.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password; generated and printed once when omitted.")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user. 三员分立: admin, security admin and auditor roles never combine."""
+    generated = password is None
+    secret = password or secrets.token_urlsafe(12)
+    data = _validated(
+        UserCreate,
+        username=username,
+        display_name=display_name,
+        password=secret,
+        department_code=department,
+        email=email,
+        roles=role,
+    )
+    with opened(data_dir) as platform:
+        policy = _policy(platform)
+        with platform.db.session_scope() as session:
+            created = run(
+                lambda: identity.create_user(
+                    session, data=data, policy=policy, actor=cli_actor(), ledger=platform.ledger
+                )
+            )
+    emit(created, as_json=as_json, columns=USER_COLUMNS)
+    if generated and not as_json:
+        console.print(f"password (shown once): [bold]{secret}[/bold]")
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """List users and their roles."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        users = identity.list_users(session, actor=cli_actor(), ledger=platform.ledger)
+    emit(users, as_json=as_json, columns=USER_COLUMNS)
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[list[Role], typer.Option(help="Role (repeat); replaces the current roles.")],
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a user's roles."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        updated = run(
+            lambda: identity.set_roles(
+                session, username=username, roles=role, actor=cli_actor(), ledger=platform.ledger
+            )
+        )
+    emit(updated, as_json=as_json, columns=USER_COLUMNS)
+
+
+# -- apps and keys -------------------------------------------------------------------------
+
+APP_COLUMNS = ("id", "name", "department_code", "description", "keys")
+
+
+@apps_app.command("create")
+def app_create(
+    name: Annotated[str, typer.Option(help="App name, unique within the department.")],
+    department: Annotated[str, typer.Option(help="Owning department code.")],
+    description: Annotated[str, typer.Option(help="What the app is for.")] = "",
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an app and issue its first API key (printed once)."""
+    data = _validated(AppCreate, name=name, department_code=department, description=description)
+    with opened(data_dir) as platform:
+        with platform.db.session_scope() as session:
+            created = run(
+                lambda: identity.create_app(
+                    session, data=data, actor=cli_actor(), ledger=platform.ledger
+                )
+            )
+        with platform.db.session_scope() as session:
+            issued = identity.issue_api_key(
+                session,
+                app_id=created.id,
+                secret=platform.secret,
+                actor=cli_actor(),
+                ledger=platform.ledger,
+            )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"app": created.model_dump(mode="json"), "key": issued.model_dump()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    console.print(f"app {created.id} {created.name} ({created.department_code})")
+    console.print(f"API key (shown once): [bold]{issued.api_key}[/bold]")
+
+
+@apps_app.command("list")
+def app_list(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """List apps with their key ids."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        apps = identity.list_apps(session, actor=cli_actor(), ledger=platform.ledger)
+    if as_json:
+        emit(apps, as_json=True, columns=APP_COLUMNS)
+        return
+    table = Table("id", "name", "department", "key id", "created", "revoked")
+    for item in apps:
+        for key in item.keys or [None]:  # type: ignore[list-item]
+            table.add_row(
+                str(item.id),
+                item.name,
+                item.department_code,
+                key.key_id if key else "",
+                key.created_at.isoformat(timespec="seconds") if key else "",
+                key.revoked_at.isoformat(timespec="seconds") if key and key.revoked_at else "",
+            )
+    console.print(table)
+
+
+@apps_app.command("key-issue")
+def app_key_issue(
+    app_id: Annotated[int, typer.Argument(help="App id.")],
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue another API key for an app (e.g. to rotate keys)."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        issued = run(
+            lambda: identity.issue_api_key(
+                session,
+                app_id=app_id,
+                secret=platform.secret,
+                actor=cli_actor(),
+                ledger=platform.ledger,
+            )
+        )
+    if as_json:
+        typer.echo(issued.model_dump_json())
+    else:
+        console.print(f"API key (shown once): [bold]{issued.api_key}[/bold]")
+
+
+@apps_app.command("key-revoke")
+def app_key_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id (the part after rsk_).")],
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke an API key at once."""
+    with opened(data_dir) as platform, platform.db.session_scope() as session:
+        revoked = run(
+            lambda: identity.revoke_api_key(
+                session, key_id=key_id, actor=cli_actor(), ledger=platform.ledger
+            )
+        )
+    emit(revoked, as_json=as_json, columns=("key_id", "created_at", "revoked_at"))
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Walk the SM3 chain and SM2 checkpoints; exit 1 at the first broken or missing entry."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with opened(data_dir) as platform:
+        key = platform.signing_key.public_key()
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("verifying", total=None)
+            report = audit_ledger.verify_chain(
+                platform.db,
+                key,
+                progress=lambda n: progress.update(task, description=f"verified {n:,} entries"),
+            )
+        platform.ledger.append(
+            cli_actor().audit(
+                "audit.verify",
+                "audit_trail",
+                outcome="ok" if report.ok else "broken",
+                row_count=report.entries,
+            )
+        )
+    public = report_public(report)
+    if as_json:
+        typer.echo(public.model_dump_json(indent=2))
+    else:
+        rate = report.entries / report.seconds if report.seconds else 0
+        console.print(
+            f"{report.entries:,} entries, {report.checkpoints:,} signed checkpoints "
+            f"(key {report.key_fingerprint}), {report.seconds:.2f} s, {rate:,.0f} entries/s"
+        )
+        if report.problem is None:
+            console.print(
+                "[green]chain intact[/green]"
+                + (
+                    f"; {report.unsigned_tail} entries after the last checkpoint"
+                    if report.unsigned_tail
+                    else ""
+                )
+            )
+        else:
+            console.print(
+                f"[red]BROKEN at entry {report.problem.seq}[/red] "
+                f"({report.problem.kind}): {report.problem.message}"
+            )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``rongshu`` command."""
+    from rongshu.demo.command import demo_app
+
+    app.add_typer(demo_app, name="demo")
+    app(args=list(argv) if argv is not None else None, prog_name="rongshu")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,12 @@
+"""Every table of the metadata database, imported in one place for Alembic and tests.
+
+Each area's ``models`` module is listed here once; the import is what registers its tables.
+"""
+
+from rongshu.core.audit import models as audit_models
+from rongshu.core.db import Base
+from rongshu.core.identity import models as identity_models
+
+metadata = Base.metadata
+
+__all__ = ["audit_models", "identity_models", "metadata"]

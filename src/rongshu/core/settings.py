@@ -1,0 +1,141 @@
+"""Platform settings, read from ``RONGSHU_*`` environment variables (and an optional ``.env``).
+
+Every field carries a description: ``rongshu settings`` prints them and the operator guide lists
+them, and a test fails when a field is undocumented. Defaults make ``rongshu demo`` work with
+nothing else installed (SQLite, in-process jobs, local key files).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Placeholder secret that is fine on a developer's laptop and refused anywhere else.
+DEVELOPMENT_SECRET = "rongshu-development-secret-change-me"  # noqa: S105
+
+
+class Environment(StrEnum):
+    """Where the platform runs; only ``development`` accepts default secrets."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Language(StrEnum):
+    """Languages the web pages speak."""
+
+    ZH_CN = "zh-CN"
+    EN = "en"
+
+
+class Settings(BaseSettings):
+    """All configuration of one rongshu installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RONGSHU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="development, test or production; outside development, secrets must be set.",
+    )
+    data_dir: Path = Field(
+        Path("./rongshu-data"),
+        description="Directory for the SQLite metadata database, the lake, keys and job queue.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the metadata database, e.g. postgresql+psycopg://u@host/rongshu. "
+            "Default: SQLite in WAL mode at <data_dir>/rongshu.db."
+        ),
+    )
+    redis_url: str | None = Field(
+        None,
+        description=(
+            "Redis URL (redis://host:6379/0). When set, background jobs use Redis; "
+            "otherwise an SQLite queue in the data directory."
+        ),
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET),
+        description=(
+            "Secret for session tokens, CSRF tokens and API-key hashing (HMAC-SM3). "
+            "At least 32 characters; refused at its default outside development."
+        ),
+    )
+    language: Language = Field(
+        Language.ZH_CN, description="Default language of web pages (zh-CN or en)."
+    )
+    host: str = Field("127.0.0.1", description="Address `rongshu serve` listens on.")
+    port: int = Field(8000, description="Port `rongshu serve` listens on.")
+    public_url: str | None = Field(
+        None,
+        description="Public base URL (https://data.example.gov.cn); https makes cookies Secure.",
+    )
+    session_hours: float = Field(8.0, description="Hours a console login stays valid.")
+    login_max_failures: int = Field(
+        5, description="Wrong passwords in a row after which an account is locked."
+    )
+    login_lockout_minutes: int = Field(30, description="Minutes a locked account stays locked.")
+    audit_checkpoint_every: int = Field(
+        1000, description="Sign an SM2 checkpoint of the audit chain every this many entries."
+    )
+    audit_batch_max: int = Field(
+        5000, description="Most audit entries the ledger writer commits in one transaction."
+    )
+    jobs_in_process: bool = Field(
+        True,
+        description=(
+            "Run background jobs inside `rongshu serve` (embedded). "
+            "Set false when separate `rongshu worker` processes run them."
+        ),
+    )
+    jobs_workers: int = Field(2, description="Worker threads that run background jobs.")
+    log_format: str = Field("json", description="Log format: json (structured) or console.")
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment is not Environment.DEVELOPMENT:
+            if secret == DEVELOPMENT_SECRET:
+                raise ValueError(
+                    "RONGSHU_SECRET_KEY is at its development default; "
+                    f"set a secret of your own for the {self.environment} environment"
+                )
+            if len(secret) < 32:
+                raise ValueError("RONGSHU_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The metadata database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rongshu.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the platform's own key files (SM2 signing key) live."""
+        return self.data_dir / "keys"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Root of the versioned lake tables."""
+        return self.data_dir / "lake"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry the Secure flag whenever the platform is served over https."""
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

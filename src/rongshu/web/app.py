@@ -1,0 +1,73 @@
+"""The web application factory: JSON API under /api/v1, pages, static assets, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from rongshu import __version__
+from rongshu.core.audit import api as audit_api
+from rongshu.core.audit import pages as audit_pages
+from rongshu.core.identity import api as identity_api
+from rongshu.core.platform import Platform
+from rongshu.core.settings import Settings, load_settings
+from rongshu.web import pages, system
+from rongshu.web.errors import install_error_handlers
+from rongshu.web.observability import Metrics, RequestContextMiddleware
+from rongshu.web.templating import STATIC_DIR
+
+log = logging.getLogger("rongshu.web")
+
+API_PREFIX = "/api/v1"
+
+#: Every area's JSON router, mounted under /api/v1. Later areas append theirs here.
+API_ROUTERS: list[APIRouter] = [identity_api.router, audit_api.router, system.api]
+#: Every area's page router.
+PAGE_ROUTERS: list[APIRouter] = [pages.router, audit_pages.router]
+
+
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
+    """Build the app. Pass an open ``platform`` to share it (tests); else one is opened."""
+    owns_platform = platform is None
+    if platform is None:
+        platform = Platform.open(settings or load_settings())
+    metrics = Metrics()
+    platform.ledger.on_commit = metrics.audit_entries.inc
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_platform:
+            app.state.platform.close()
+
+    app = FastAPI(
+        title="rongshu API",
+        version=__version__,
+        description="榕数 public-data platform: departments, users, apps, audit ledger.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.metrics = metrics
+    install_error_handlers(app)
+
+    @app.exception_handler(pages.LoginRequired)
+    async def _login_required(request: Request, exc: pages.LoginRequired) -> Response:
+        return pages.login_redirect(exc.next_url)
+
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(system.router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,116 @@
+"""FastAPI dependencies: the platform, a metadata session, and who is calling.
+
+Callers authenticate either with an app's API key (``X-API-Key: rsk_...`` or
+``Authorization: ApiKey rsk_...``) or with the console session cookie. Unsafe methods under a
+cookie session must carry the session's CSRF token (``X-CSRF-Token`` header or ``csrf_token``
+form field).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from rongshu.core.errors import NotAuthenticated, PermissionDenied
+from rongshu.core.identity import service as identity
+from rongshu.core.identity.models import User
+from rongshu.core.identity.schemas import Actor, SecurityPolicy
+from rongshu.core.platform import Platform
+
+SESSION_COOKIE = "rongshu_session"
+LOGIN_CSRF_COOKIE = "rongshu_login_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    """A metadata session for one request: committed when the route succeeds."""
+    with platform.db.session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def security_policy(platform: Platform, session: Session) -> SecurityPolicy:
+    """The effective login/session policy (security admin's values over settings)."""
+    settings = platform.settings
+    defaults = SecurityPolicy(
+        login_max_failures=settings.login_max_failures,
+        login_lockout_minutes=settings.login_lockout_minutes,
+        session_hours=settings.session_hours,
+    )
+    return identity.get_security_policy(session, defaults=defaults)
+
+
+def session_user(request: Request, platform: Platform, session: Session) -> User | None:
+    """The user signed in through the session cookie, or None. Remembers the CSRF token."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    found = identity.resolve_session(session, token=token, secret=platform.secret)
+    if found is None:
+        return None
+    request.state.csrf_token = found.csrf_token
+    user = session.get(User, found.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def _api_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key is not None:
+        return key.strip()
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() not in ("apikey", "bearer") or not value.strip():
+            raise NotAuthenticated("unsupported Authorization header: use 'ApiKey rsk_...'")
+        return value.strip()
+    return None
+
+
+async def current_actor(request: Request, platform: PlatformDep, session: SessionDep) -> Actor:
+    """The app or user behind this request; 401 in the standard shape when there is none."""
+    rid = request_id(request)
+    key = _api_key(request)
+    if key is not None:
+        app = identity.authenticate_api_key(session, api_key=key, secret=platform.secret)
+        return identity.app_actor(app, request_id=rid)
+    user = session_user(request, platform, session)
+    if user is None:
+        raise NotAuthenticated("sign in, or send an API key in the X-API-Key header")
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request)
+    return identity.user_actor(user, request_id=rid)
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a cookie-authenticated unsafe request without the session's CSRF token."""
+    expected = getattr(request.state, "csrf_token", "")
+    presented = request.headers.get("x-csrf-token")
+    if presented is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        presented = value if isinstance(value, str) else None
+    if not expected or not presented or not hmac.compare_digest(expected, presented):
+        raise PermissionDenied("missing or wrong CSRF token; reload the page and try again")
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,89 @@
+"""Fixtures for integration tests: a platform in tmp_path, an in-process client, users."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rongshu.core.identity import service as identity
+from rongshu.core.identity.roles import Role
+from rongshu.core.identity.schemas import SYSTEM, DepartmentCreate, SecurityPolicy, UserCreate
+from rongshu.core.platform import Platform
+from rongshu.core.settings import Settings
+from rongshu.web.app import create_app
+
+PASSWORD = "correct-horse-battery"
+
+
+def open_platform(data_dir: Path, database_url: str | None = None, **overrides: object) -> Platform:
+    settings = Settings(data_dir=data_dir, database_url=database_url, **overrides)  # type: ignore[arg-type]
+    return Platform.open(settings, upgrade=True)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    opened = open_platform(tmp_path / "data")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform.settings, platform=platform)) as test_client:
+        yield test_client
+
+
+MakeUser = Callable[..., str]
+
+
+@pytest.fixture
+def make_user(platform: Platform) -> MakeUser:
+    """Create a department (once) and a user with the given roles; returns the username."""
+
+    def make(username: str, *roles: Role, department: str = "DSJ") -> str:
+        with platform.db.session_scope() as session:
+            codes = {d.code for d in identity.list_departments(session)}
+            if department not in codes:
+                identity.create_department(
+                    session,
+                    data=DepartmentCreate(code=department, name=f"{department} 部门", region_code="350100"),
+                    actor=SYSTEM,
+                    ledger=platform.ledger,
+                )
+            identity.create_user(
+                session,
+                data=UserCreate(
+                    username=username,
+                    display_name=username,
+                    password=PASSWORD,
+                    department_code=department,
+                    roles=list(roles),
+                ),
+                policy=SecurityPolicy(),
+                actor=SYSTEM,
+                ledger=platform.ledger,
+            )
+        return username
+
+    return make
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the real login form; returns the session's CSRF token."""
+    page = client.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "login form carries a CSRF token"
+    response = client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    home = client.get("/console")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]*)"', home.text)
+    assert csrf, "console pages carry the session's CSRF token"
+    return csrf.group(1)
