@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rongshu import __version__
-from rongshu.core.audit import ledger as audit_ledger
 from rongshu.core.audit.service import report_public
+from rongshu.core.audit.verify import verify_chain
 from rongshu.core.errors import RongshuError
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
@@ -130,7 +130,8 @@ def _validated(model: type[T], **data: Any) -> T:
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"])
-            err_console.print(f"[red]invalid {field}:[/red] {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            err_console.print(f"[red]invalid {field}:[/red] {message}")
         raise typer.Exit(2) from None
 
 
@@ -430,7 +431,7 @@ def audit_verify(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
             disable=as_json,
         ) as progress:
             task = progress.add_task("verifying", total=None)
-            report = audit_ledger.verify_chain(
+            report = verify_chain(
                 platform.db,
                 key,
                 progress=lambda n: progress.update(task, description=f"verified {n:,} entries"),

@@ -87,3 +87,14 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     csrf = re.search(r'<meta name="csrf-token" content="([^"]*)"', home.text)
     assert csrf, "console pages carry the session's CSRF token"
     return csrf.group(1)
+
+
+def sign_in(platform: Platform, client: TestClient, username: str) -> dict[str, str]:
+    """Open a console session directly; returns headers carrying its CSRF token."""
+    with platform.db.session_scope() as session:
+        user = identity.get_user(session, username)
+        token, csrf = identity.start_session(
+            session, user=user, secret=platform.secret, policy=SecurityPolicy()
+        )
+    client.cookies.set("rongshu_session", token)
+    return {"X-CSRF-Token": csrf}

@@ -91,7 +91,7 @@ _SHELL: dict[str, tuple[str, str]] = {
     "console.title": ("控制台", "Console"),
     "console.welcome": ("您好，{name}", "Hello, {name}"),
     "console.intro": (
-        "这里是榕数平台的工作台。左侧导航中尚未开放的栏目将陆续上线。",
+        "这里是榕数平台的工作台。导航栏中尚未开放的栏目将陆续上线。",
         "This is the Rongshu workbench. Sections not yet open in the navigation will follow.",
     ),
     "console.your_roles": ("角色", "Roles"),
@@ -294,6 +294,11 @@ _SHELL: dict[str, tuple[str, str]] = {
         "服务器处理请求时出错，此问题已被记录。请稍后再试。",
         "The server failed to handle the request; the problem has been logged. "
         "Please try again later.",
+    ),
+    "errors.http_error.title": ("请求未能完成", "The request could not be completed"),
+    "errors.http_error.message": (
+        "请返回上一页后重试。",
+        "Go back and try again.",
     ),
     "errors.configuration_error.title": ("平台配置有误", "Platform misconfigured"),
     "errors.configuration_error.message": (

@@ -32,6 +32,7 @@ _SURNAME_WEIGHTS: tuple[tuple[str, float], ...] = (
 )  # fmt: skip
 
 SURNAMES: tuple[str, ...] = tuple(name for name, _ in _SURNAME_WEIGHTS)
+COMPOUND_SURNAMES: frozenset[str] = frozenset(name for name in SURNAMES if len(name) == 2)
 _SURNAME_CUM: tuple[float, ...] = tuple(accumulate(weight for _, weight in _SURNAME_WEIGHTS))
 _SURNAME_TOTAL = _SURNAME_CUM[-1]
 

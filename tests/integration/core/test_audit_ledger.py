@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from rongshu.core.audit.ledger import AuditRecord, verify_chain
+from rongshu.core.audit.ledger import AuditRecord
+from rongshu.core.audit.verify import verify_chain
 from rongshu.core.crypto import SM2PrivateKey
 from rongshu.core.platform import Platform
 
@@ -196,3 +197,32 @@ def test_chain_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
         assert (report.problem.seq, report.problem.kind) == (33, "edited")
     finally:
         platform.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "seq", "kind"),
+    [
+        (None, None, None),
+        ("UPDATE audit_entry SET purpose = 'x' WHERE seq = 31", 31, "edited"),
+        ("DELETE FROM audit_entry WHERE seq = 30", 30, "missing"),
+        ("DELETE FROM audit_entry WHERE seq BETWEEN 28 AND 40", 28, "missing"),
+        ("DELETE FROM audit_entry WHERE seq > 55", 56, "missing"),
+    ],
+)
+def test_parallel_verification_matches_one_walk(
+    ledger_platform: Platform, statement: str | None, seq: int | None, kind: str | None
+) -> None:
+    """Ranges verified in separate processes are stitched into the same verdict."""
+    fill(ledger_platform, 61)
+    if statement:
+        tamper(ledger_platform, statement)
+    key = ledger_platform.signing_key.public_key()
+    parallel = verify_chain(ledger_platform.db, key, workers=3, parallel_threshold=1)
+    single = verify_chain(ledger_platform.db, key, workers=1)
+    assert parallel.problem == single.problem
+    assert parallel.entries == single.entries
+    if seq is None:
+        assert parallel.ok and parallel.entries == 61
+    else:
+        assert parallel.problem is not None
+        assert (parallel.problem.seq, parallel.problem.kind) == (seq, kind)

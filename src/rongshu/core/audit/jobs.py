@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from rongshu.core.audit.ledger import verify_chain
+from rongshu.core.audit.verify import verify_chain
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.jobs import JobContext, periodic
 from rongshu.core.platform import Platform

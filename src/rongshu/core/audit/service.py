@@ -12,12 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session
 
-from rongshu.core.audit.ledger import (
-    AuditLedger,
-    AuditRecord,
-    VerifyReport,
-    verify_chain,
-)
+from rongshu.core.audit.ledger import AuditLedger, AuditRecord
 from rongshu.core.audit.models import AuditEntry
 from rongshu.core.audit.schemas import (
     AuditEntryList,
@@ -26,6 +21,7 @@ from rongshu.core.audit.schemas import (
     ChainProblemPublic,
     VerifyReportPublic,
 )
+from rongshu.core.audit.verify import VerifyReport, verify_chain
 from rongshu.core.crypto import SM2PublicKey
 from rongshu.core.db import Database
 from rongshu.core.identity.roles import Permission

@@ -167,7 +167,11 @@ def set_roles(
     require(actor, Permission.MANAGE_USERS, ledger, object_=f"user:{username}")
     held = check_roles(roles)
     user = get_user(session, username)
-    user.roles = [UserRole(role=role.value) for role in sorted(held)]
+    wanted = {role.value for role in held}
+    user.roles = [r for r in user.roles if r.role in wanted]
+    session.flush()  # deletions first, so re-adding a role never meets its old row
+    kept = {r.role for r in user.roles}
+    user.roles.extend(UserRole(role=role) for role in sorted(wanted - kept))
     session.flush()
     audit_on_commit(
         session,

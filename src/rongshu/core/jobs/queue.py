@@ -8,7 +8,6 @@ import signal
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -56,14 +55,19 @@ class JobTimeout(RongshuError):
     exit_code = 1
 
 
-@dataclass(frozen=True)
 class JobHandle:
     """A job on the queue. ``deduplicated``: an earlier job with the same idempotency key."""
 
-    id: str
-    name: str
-    deduplicated: bool = False
-    _queue: JobQueue | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("_queue", "deduplicated", "id", "name")
+
+    def __init__(self, queue: JobQueue, id: str, name: str, *, deduplicated: bool = False) -> None:
+        self._queue = queue
+        self.id = id
+        self.name = name
+        self.deduplicated = deduplicated
+
+    def __repr__(self) -> str:
+        return f"JobHandle(id={self.id!r}, name={self.name!r}, deduplicated={self.deduplicated})"
 
     def result(self, timeout: float = 60.0) -> Any:
         """Wait for the job's return value; a failure is re-raised as a domain error.
@@ -71,8 +75,6 @@ class JobHandle:
         A result is handed out once: the first handle (of several for one idempotency key) that
         collects it gets it, and later calls wait until ``timeout`` and raise ``JobTimeout``.
         """
-        if self._queue is None:
-            raise JobTimeout(f"job {self.name} ({self.id}) has no queue to wait on")
         return self._queue._collect(self, timeout)
 
 
@@ -189,7 +191,7 @@ class JobQueue:
             claim = f"idempotency:{name}:{idempotency_key}"
             holder = self._backend.claim(claim, job_id, self._idempotency_ttl)
             if holder != job_id:
-                return JobHandle(holder, name, deduplicated=True, _queue=self)
+                return JobHandle(self, holder, name, deduplicated=True)
         eta = normalize_time(delay=delay, utc=True) if delay else None
         task = self._tasks[name].task_class((), dict(kwargs), id=job_id, eta=eta)
         try:
@@ -198,7 +200,7 @@ class JobQueue:
             if claim is not None:
                 self._backend.release(claim, job_id)
             raise
-        return JobHandle(job_id, name, _queue=self)
+        return JobHandle(self, job_id, name)
 
     def _collect(self, handle: JobHandle, timeout: float) -> Any:
         try:

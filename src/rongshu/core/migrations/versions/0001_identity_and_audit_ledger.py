@@ -229,35 +229,15 @@ def _drop_append_only_triggers() -> None:
 
 def downgrade() -> None:
     _drop_append_only_triggers()
+    # Dropping a table drops its indexes on every engine. Dropping them one by one first fails
+    # on MariaDB/MySQL, which refuses to drop an index a foreign key still needs (error 1553).
     op.drop_table("user_role")
-    with op.batch_alter_table("console_session", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_console_session_user_id"))
-        batch_op.drop_index(batch_op.f("ix_console_session_expires_at"))
-
     op.drop_table("console_session")
-    with op.batch_alter_table("api_key", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_key_app_id"))
-
     op.drop_table("api_key")
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_account_department_id"))
-
     op.drop_table("user_account")
-    with op.batch_alter_table("app", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_app_department_id"))
-
     op.drop_table("app")
     op.drop_table("security_policy")
-    with op.batch_alter_table("department", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_department_parent_id"))
-
     op.drop_table("department")
     op.drop_table("audit_head")
-    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_entry_ts")
-        batch_op.drop_index("ix_audit_entry_department_ts")
-        batch_op.drop_index("ix_audit_entry_actor_ts")
-        batch_op.drop_index("ix_audit_entry_action_ts")
-
     op.drop_table("audit_entry")
     op.drop_table("audit_checkpoint")

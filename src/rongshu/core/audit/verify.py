@@ -1,0 +1,267 @@
+"""Verifying the audit chain: every entry's SM3 hash and link, every SM2 checkpoint.
+
+Large chains are split into sequence ranges verified by separate processes (one per core); each
+range reports its first and last hash, and the ranges are stitched together in order, so the
+result is the same as one walk from the first entry to the last.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+
+from rongshu.core.audit.ledger import (
+    FIELD_SEPARATOR,
+    GENESIS_HASH,
+    HEAD_ID,
+    checkpoint_message,
+)
+from rongshu.core.audit.models import AuditCheckpoint, AuditHead
+from rongshu.core.crypto import SM2PublicKey, sm3
+from rongshu.core.db import Database
+
+#: Below this many entries one process is faster than starting workers.
+PARALLEL_THRESHOLD = 200_000
+_COLUMNS = (
+    "seq, ts, actor, department, app, action, object, purpose, outcome, row_count, "
+    "request_id, prev_hash, hash"
+)
+Checkpoints = dict[int, tuple[str, str]]  # seq -> (entry hash, signature hex)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """The first thing wrong with the chain: where, what kind, and in words."""
+
+    seq: int
+    kind: str
+    message: str
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The result of walking the whole chain."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    last_seq: int = 0
+    seconds: float = 0.0
+    problem: ChainProblem | None = None
+    key_fingerprint: str = ""
+    unsigned_tail: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class _RangeResult:
+    """What one worker found in the sequence range [low, high)."""
+
+    low: int
+    count: int
+    first_prev: str | None
+    last_hash: str | None
+    problem: ChainProblem | None
+
+
+def verify_chain(
+    db: Database,
+    public_key: SM2PublicKey,
+    *,
+    workers: int | None = None,
+    parallel_threshold: int = PARALLEL_THRESHOLD,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Walk every entry and checkpoint; report the first broken, missing or forged one."""
+    started = time.perf_counter()
+    report = VerifyReport(key_fingerprint=public_key.fingerprint())
+    with db.engine.connect() as conn:
+        checkpoint_rows = conn.execute(
+            select(
+                AuditCheckpoint.seq, AuditCheckpoint.entry_hash, AuditCheckpoint.signature
+            ).order_by(AuditCheckpoint.seq)
+        )
+        checkpoints: Checkpoints = {int(s): (h, sig) for s, h, sig in checkpoint_rows}
+        head_seq, head_hash = conn.execute(
+            select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+        ).one()
+        max_seq = int(conn.exec_driver_sql("SELECT MAX(seq) FROM audit_entry").scalar() or 0)
+    report.checkpoints = len(checkpoints)
+    top = max(max_seq, int(head_seq), max(checkpoints, default=0))
+    ranges = _split(top, workers or os.cpu_count() or 1, parallel_threshold)
+    pem = public_key.to_pem()
+    if len(ranges) == 1:
+        results = [_verify_range(db.url, 1, top + 1, checkpoints, pem, db, progress)]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
+            futures = [
+                pool.submit(
+                    _verify_range,
+                    db.url,
+                    low,
+                    high,
+                    {s: c for s, c in checkpoints.items() if low <= s < high},
+                    pem,
+                )
+                for low, high in ranges
+            ]
+            results = [future.result() for future in futures]
+    report.problem, report.entries, last_hash = _stitch(results)
+    report.last_seq = report.entries
+    if report.problem is None:
+        report.problem = _check_head(report.entries, last_hash, int(head_seq), str(head_hash))
+    last_checkpoint = max((s for s in checkpoints if s <= report.last_seq), default=0)
+    report.unsigned_tail = report.last_seq - last_checkpoint
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _split(top: int, workers: int, threshold: int) -> list[tuple[int, int]]:
+    if top < threshold or workers < 2:
+        return [(1, top + 1)]
+    step = -(-top // workers)
+    return [(low, min(low + step, top + 1)) for low in range(1, top + 1, step)]
+
+
+def _stitch(results: list[_RangeResult]) -> tuple[ChainProblem | None, int, str]:
+    """Join range results in order: links across boundaries, then each range's own problem."""
+    prev = GENESIS_HASH
+    entries = 0
+    for result in results:
+        if result.first_prev is not None and result.first_prev != prev:
+            return _broken(result.low), entries, prev
+        if result.problem is not None:
+            return result.problem, entries + result.count, prev
+        entries += result.count
+        prev = result.last_hash or prev
+    return None, entries, prev
+
+
+def _broken(seq: int) -> ChainProblem:
+    return ChainProblem(seq, "broken_link", f"entry {seq} does not link to entry {seq - 1}")
+
+
+def _verify_range(
+    url: str,
+    low: int,
+    high: int,
+    checkpoints: Checkpoints,
+    public_pem: bytes,
+    db: Database | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> _RangeResult:
+    """Check entries low <= seq < high: contiguous, linked, hashes right, checkpoints signed."""
+    own = db is None
+    database = db or Database(url)
+    public_key = SM2PublicKey.from_pem(public_pem)
+    join = FIELD_SEPARATOR.join
+    expected = low
+    first_prev: str | None = None
+    prev: str | None = None
+    try:
+        with database.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM audit_entry "  # noqa: S608 (constant columns)
+                    "WHERE seq >= :low AND seq < :high ORDER BY seq"
+                ),
+                {"low": low, "high": high},
+            )
+            try:
+                for rows in result.partitions(20_000):
+                    for row in rows:
+                        seq = row[0]
+                        if seq != expected:
+                            return _RangeResult(
+                                low, expected - low, first_prev, prev, _gap(expected, seq)
+                            )
+                        if first_prev is None:
+                            first_prev = row[11]
+                        elif row[11] != prev:
+                            return _RangeResult(low, seq - low, first_prev, prev, _broken(seq))
+                        canonical = join(
+                            (
+                                str(seq),
+                                str(row[1]),
+                                row[2],
+                                row[3],
+                                row[4],
+                                row[5],
+                                row[6],
+                                row[7],
+                                row[8],
+                                str(row[9]),
+                                row[10],
+                                row[11],
+                            )
+                        )
+                        digest = sm3(canonical.encode()).hex()
+                        if digest != row[12]:
+                            problem = ChainProblem(
+                                seq,
+                                "edited",
+                                f"entry {seq} does not match its hash (edited or moved)",
+                            )
+                            return _RangeResult(low, seq - low, first_prev, prev, problem)
+                        if seq in checkpoints:
+                            problem = _check_checkpoint(seq, checkpoints[seq], digest, public_key)
+                            if problem is not None:
+                                return _RangeResult(low, seq - low, first_prev, prev, problem)
+                        prev = digest
+                        expected += 1
+                    if progress is not None:
+                        progress(expected - 1)
+            finally:
+                result.close()
+    finally:
+        if own:
+            database.dispose()
+    if expected < high:  # the head or a checkpoint names entries that are not there
+        return _RangeResult(low, expected - low, first_prev, prev, _gap(expected, high))
+    return _RangeResult(low, expected - low, first_prev, prev, None)
+
+
+def _gap(expected: int, found: int) -> ChainProblem:
+    if found == expected + 1:
+        return ChainProblem(expected, "missing", f"entry {expected} is missing")
+    return ChainProblem(expected, "missing", f"entries {expected}–{found - 1} are missing")
+
+
+def _check_checkpoint(
+    seq: int, checkpoint: tuple[str, str], digest: str, public_key: SM2PublicKey
+) -> ChainProblem | None:
+    entry_hash, signature = checkpoint
+    if entry_hash != digest:
+        return ChainProblem(
+            seq, "checkpoint_mismatch", f"checkpoint {seq} signs a different entry hash"
+        )
+    if not public_key.verify(checkpoint_message(seq, digest), bytes.fromhex(signature)):
+        return ChainProblem(
+            seq,
+            "forged_checkpoint",
+            f"checkpoint {seq} is not signed by the platform key {public_key.fingerprint()}",
+        )
+    return None
+
+
+def _check_head(entries: int, last_hash: str, head_seq: int, head_hash: str) -> ChainProblem | None:
+    """The chain head must name the last entry: catches a deleted tail past the last checkpoint."""
+    if head_seq != entries:
+        first = min(head_seq, entries) + 1
+        return ChainProblem(
+            first,
+            "missing",
+            f"the chain head names entry {head_seq} but the last entry is {entries}",
+        )
+    if head_hash != last_hash:
+        return _broken(head_seq)
+    return None

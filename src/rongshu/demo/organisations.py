@@ -1,0 +1,185 @@
+"""Employers of 榕城: public institutions (schools, hospitals, agencies, associations) and firms.
+
+Institutions are created once per run; firms are created as their legal representatives turn
+up in the population, and a bounded pool of recent firms serves as employers.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from dataclasses import dataclass
+from datetime import date
+from itertools import accumulate
+
+from rongshu.demo.departments import DEPARTMENTS
+from rongshu.demo.identifiers import OrgCodeSequence, make_uscc
+from rongshu.demo.regions import CITY_CODE, CITY_NAME, DISTRICTS, District
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An employer or registered body with a (valid) unified social credit code."""
+
+    name: str
+    credit_code: str
+    district: District
+    kind: str
+    established: date
+
+
+@dataclass(frozen=True, slots=True)
+class Industry:
+    """A GB/T 4754 section and words firms in it put in their names."""
+
+    section: str
+    words: tuple[str, ...]
+    weight: float
+
+
+INDUSTRIES: tuple[Industry, ...] = (
+    Industry("F 批发和零售业", ("商贸", "贸易", "商行", "电子商务", "食品"), 35),
+    Industry("L 租赁和商务服务业", ("企业管理咨询", "商务服务", "广告", "会展服务"), 15),
+    Industry("C 制造业", ("机械制造", "电子", "纺织", "鞋业", "食品加工", "新材料"), 10),
+    Industry("I 信息传输、软件和信息技术服务业", ("科技", "网络科技", "信息技术", "软件"), 8),
+    Industry("E 建筑业", ("建设工程", "建筑工程", "装饰工程", "市政工程"), 8),
+    Industry("H 住宿和餐饮业", ("餐饮管理", "酒店管理", "餐饮"), 8),
+    Industry("M 科学研究和技术服务业", ("检测技术", "生物科技", "工程设计"), 5),
+    Industry("O 居民服务、修理和其他服务业", ("家政服务", "汽车维修", "美容"), 4),
+    Industry("K 房地产业", ("房地产开发", "物业管理", "房产经纪"), 3),
+    Industry("G 交通运输、仓储和邮政业", ("物流", "运输", "供应链管理"), 3),
+    Industry("R 文化、体育和娱乐业", ("文化传媒", "体育发展", "影视"), 2),
+    Industry("A 农、林、牧、渔业", ("农业发展", "茶业", "水产养殖"), 1),
+)
+_INDUSTRY_CUM = tuple(accumulate(industry.weight for industry in INDUSTRIES))
+
+_TRADE_NAME_CHARS = "鑫华泰盛源达恒信丰润瑞联创博宏远嘉和新正金海闽榕天中德安富隆兴旺顺祥凯宇星辰"
+_SHOPS = ("小吃店", "便利店", "水果店", "理发店", "五金店", "茶叶店", "服装店", "干洗店", "粮油店")
+_PRODUCTS = ("茶叶", "蔬菜", "水果", "食用菌", "水产", "花卉", "橄榄")
+
+#: Kinds of firm a 市场监管 registry holds: (registration type digit, type name, weight).
+ENTITY_KINDS: tuple[tuple[str, str, float], ...] = (
+    ("1", "有限责任公司(自然人投资或控股)", 52),
+    ("1", "有限责任公司(自然人独资)", 18),
+    ("1", "股份有限公司(非上市、自然人投资或控股)", 3),
+    ("1", "个人独资企业", 4),
+    ("1", "普通合伙企业", 3),
+    ("2", "个体工商户", 17),
+    ("3", "农民专业合作社", 3),
+)
+_ENTITY_CUM = tuple(accumulate(kind[2] for kind in ENTITY_KINDS))
+
+
+def pick_industry(rng: random.Random) -> Industry:
+    """An industry section by its share of registered firms."""
+    return INDUSTRIES[bisect(_INDUSTRY_CUM, rng.random() * _INDUSTRY_CUM[-1])]
+
+
+def pick_entity_kind(rng: random.Random) -> tuple[str, str, float]:
+    """A firm type by its share of registrations."""
+    return ENTITY_KINDS[bisect(_ENTITY_CUM, rng.random() * _ENTITY_CUM[-1])]
+
+
+def firm_name(
+    rng: random.Random, entity_type: str, industry: Industry, district: District, surname: str
+) -> str:
+    """A plausible registered name for a firm of this type."""
+    trade = rng.choice(_TRADE_NAME_CHARS) + rng.choice(_TRADE_NAME_CHARS)
+    if entity_type == "个体工商户":
+        return f"{CITY_NAME}{district.name}{surname}记{rng.choice(_SHOPS)}"
+    if entity_type == "农民专业合作社":
+        return f"{CITY_NAME}{district.short_name}{trade}{rng.choice(_PRODUCTS)}专业合作社"
+    prefix = rng.choice((CITY_NAME[:2], CITY_NAME[:2], "福建", "福建省", ""))
+    word = rng.choice(industry.words)
+    if entity_type == "个人独资企业":
+        return f"{prefix or CITY_NAME[:2]}{trade}{word}商行"
+    if entity_type == "普通合伙企业":
+        return f"{prefix or CITY_NAME[:2]}{trade}{word}合伙企业(普通合伙)"
+    suffix = "股份有限公司" if entity_type.startswith("股份") else "有限公司"
+    return f"{prefix}{trade}{word}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Institutions:
+    """Public bodies of the city, created once per run."""
+
+    schools: dict[tuple[str, str], tuple[Organisation, ...]]  # (district code, level)
+    hospitals: tuple[Organisation, ...]
+    maternity: Organisation
+    agencies: tuple[Organisation, ...]
+    associations: tuple[Organisation, ...]
+
+    @property
+    def employers(self) -> tuple[Organisation, ...]:
+        """Institutions that employ people (and so pay social insurance for them)."""
+        schools = tuple(school for group in self.schools.values() for school in group)
+        return schools + self.hospitals + self.agencies + self.associations
+
+    @property
+    def taxpayers(self) -> tuple[Organisation, ...]:
+        """Institutions registered with the tax bureau (not government agencies)."""
+        schools = tuple(school for group in self.schools.values() for school in group)
+        return schools + self.hospitals + self.associations
+
+
+def build_institutions(rng: random.Random, codes: OrgCodeSequence) -> Institutions:
+    """Schools in every district, hospitals, agencies and associations, with valid codes."""
+
+    def body(name: str, district: District, authority: str, kind: str, org: str) -> Organisation:
+        region = CITY_CODE if name.startswith(CITY_NAME + "第") else district.code
+        code = make_uscc(authority, kind, region, codes.next_body(False))
+        year = rng.randrange(1950, 2010)
+        return Organisation(name, code, district, org, date(year, rng.randrange(1, 13), 1))
+
+    schools: dict[tuple[str, str], tuple[Organisation, ...]] = {}
+    middle = 1
+    for district in DISTRICTS:
+        short = district.short_name
+        primary = tuple(
+            body(f"{CITY_NAME}{short}{label}小学", district, "1", "2", "school")
+            for label in ("实验", "第一中心", "第二中心")
+        )
+        junior = []
+        for _ in range(2):
+            junior.append(body(f"{CITY_NAME[:2]}第{middle}中学", district, "1", "2", "school"))
+            middle += 1
+        senior = (body(f"{CITY_NAME}{short}第一高级中学", district, "1", "2", "school"),)
+        schools[(district.code, "primary")] = primary
+        schools[(district.code, "junior")] = tuple(junior)
+        schools[(district.code, "senior")] = senior
+    gulou = DISTRICTS[0]
+    hospitals = tuple(
+        body(f"{CITY_NAME}{name}", district, "1", "2", "hospital")
+        for name, district in (
+            ("第一医院", gulou),
+            ("第二医院", DISTRICTS[2]),
+            ("中医院", gulou),
+        )
+    ) + tuple(
+        body(f"{CITY_NAME}{district.name}医院", district, "1", "2", "hospital")
+        for district in DISTRICTS
+    )
+    maternity = body(f"{CITY_NAME}妇幼保健院", gulou, "1", "2", "hospital")
+    private = body(f"{CITY_NAME[:2]}和美妇产医院", DISTRICTS[4], "5", "2", "hospital")
+    agencies = tuple(
+        Organisation(dept.name, dept.credit_code, gulou, "agency", date(1990, 1, 1))
+        for dept in DEPARTMENTS
+    ) + tuple(
+        body(f"{CITY_NAME}{district.name}人民政府", district, "1", "1", "agency")
+        for district in DISTRICTS
+    )
+    associations = tuple(
+        body(f"{CITY_NAME}{name}", gulou, "5", kind, "association")
+        for name, kind in (
+            ("个体劳动者协会", "1"),
+            ("餐饮行业协会", "1"),
+            ("软件行业协会", "1"),
+            ("福清商会", "1"),
+            ("慈善总会", "1"),
+            ("老年人体育协会", "1"),
+            ("教育发展基金会", "3"),
+            ("阳光养老院", "2"),
+            ("新启航职业培训学校", "2"),
+        )
+    )
+    return Institutions(schools, hospitals + (private,), maternity, agencies, associations)
