@@ -35,6 +35,7 @@ from rongshu.core.identity.schemas import (
 )
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings, load_settings
+from rongshu.demo import cli as demo_cli
 
 console = Console()
 err_console = Console(stderr=True)
@@ -471,11 +472,67 @@ def audit_verify(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+# -- demo ----------------------------------------------------------------------------------
+
+demo_app = typer.Typer(
+    help="The demo city 榕城: `rongshu demo` sets everything up and serves it.",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
+demo_app.command("generate")(demo_cli.generate)
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Residents of the demo city.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same city).")] = 20211,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the web server at the end.")
+    ] = True,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Set up 榕城: departments, one account per role, the city's source systems, then serve."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rongshu.demo.bootstrap import bootstrap, ensure_city
+    from rongshu.demo.steps import DEMO_STEPS
+
+    settings = cli_settings(data_dir)
+    city_dir = settings.data_dir / "demo-city"
+    with opened(data_dir) as platform:
+        console.rule("榕数 rongshu demo · 榕城")
+        setup = bootstrap(platform)
+        console.print(f"[green]✓[/green] {setup.departments} departments of 榕城")
+        summary = ensure_city(city_dir, rows=rows, seed=seed)
+        console.print(f"[green]✓[/green] {summary}")
+        for step in DEMO_STEPS:
+            console.print(f"[green]✓[/green] {step.name}: {step.run(platform, city_dir)}")
+        if not DEMO_STEPS:
+            console.print("  (catalog, ingest, quality and publishing steps arrive with their areas)")
+    host = host or settings.host
+    port = port or settings.port
+    table = Table("username", "password", "role", "department", title="demo accounts")
+    for account in setup.accounts:
+        table.add_row(
+            account.username, account.password, account.role.value, account.department or ""
+        )
+    console.print(table)
+    console.print(f"demo app {setup.app_name} API key: [bold]{setup.api_key}[/bold]")
+    base = f"http://{host}:{port}"
+    console.print(f"portal   {base}/")
+    console.print(f"console  {base}/console   (sign in with an account above)")
+    console.print(f"API      {base}/api/v1/docs")
+    if serve_after:
+        from rongshu.web.server import run_server
+
+        run_server(settings, host=host, port=port)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rongshu`` command."""
-    from rongshu.demo.command import demo_app
-
-    app.add_typer(demo_app, name="demo")
     app(args=list(argv) if argv is not None else None, prog_name="rongshu")
 
 

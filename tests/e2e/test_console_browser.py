@@ -223,7 +223,7 @@ def test_staff_signs_in_switches_language_and_text_size_and_sees_live_counts(
     page.get_by_test_id("lang-en").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_test_id("console-welcome")).to_have_text("Hello, 管理员")
-    expect(page.get_by_text("Audit entries today")).to_be_visible()
+    expect(page.get_by_text("Audit entries today", exact=True)).to_be_visible()
     expect(page.get_by_test_id("lang-en")).to_have_attribute("aria-current", "true")
 
     # Larger text for older readers.
@@ -247,7 +247,7 @@ def test_staff_signs_in_switches_language_and_text_size_and_sees_live_counts(
     # Back to Chinese; the text size stays.
     page.get_by_test_id("lang-zh").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.get_by_text("今日审计记录")).to_be_visible()
+    expect(page.get_by_text("今日审计记录", exact=True)).to_be_visible()
     expect(page.locator("body")).to_have_class(re.compile(r"\blarge-text\b"))
 
     # Nothing was fetched from anywhere but our own server.

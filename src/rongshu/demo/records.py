@@ -84,10 +84,10 @@ class ProviderRecords:
 
     def derive(self, chunk: PopulationChunk) -> dict[str, Rows]:
         """Rows of every people-linked table for the households of one chunk."""
-        enterprises, taxes = self._enterprises(chunk.households)
-        if self._first_chunk:
-            taxes = self._institution_taxes() + taxes
-            self._first_chunk = False
+        taxes = self._institution_taxes() if self._first_chunk else []
+        self._first_chunk = False
+        enterprises, firm_taxes = self._enterprises(chunk.households)
+        taxes += firm_taxes
         return {
             "social_insurance": self._social_insurance(chunk.households),
             "enterprise_registry": enterprises,
@@ -109,7 +109,7 @@ class ProviderRecords:
         for household in households:
             for person in household.members:
                 age = person.age_on(REFERENCE_DATE)
-                if not 22 <= age <= 75 or rng.random() >= 0.055:
+                if not 22 <= age <= 70 or rng.random() >= 0.1:
                     continue
                 kind_digit, entity_type, _ = pick_entity_kind(rng)
                 industry = pick_industry(rng)
@@ -172,7 +172,9 @@ class ProviderRecords:
             tax_status = "非正常"
         else:
             tax_status = "正常" if rng.random() < 0.95 else "非正常"
-        registered = organisation.established + timedelta(days=int(rng.random() * 60))
+        # Tax registration as we know it dates from the 1994 tax-sharing reform.
+        first = max(organisation.established, date(1994, 1, 1))
+        registered = first + timedelta(days=int(rng.random() * 60))
         return [
             f"SW{self._next('tax'):010d}",
             organisation.credit_code,

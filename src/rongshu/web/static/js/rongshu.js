@@ -87,13 +87,16 @@
     var yKey = element.getAttribute("data-chart-y") || "y";
     var labels = data[xKey] || [];
     var values = data[yKey] || [];
-    var table = element.nextElementSibling;
-    if (!table || !table.classList.contains("chart-table")) {
-      table = document.createElement("table");
-      table.className = "chart-table visually-hidden";
-      element.insertAdjacentElement("afterend", table);
+    // A table ignores a 1px height, so the hidden wrapper is a block around it.
+    var holder = element.nextElementSibling;
+    if (!holder || !holder.classList.contains("chart-table")) {
+      holder = document.createElement("div");
+      holder.className = "chart-table visually-hidden";
+      element.insertAdjacentElement("afterend", holder);
     }
-    table.textContent = "";
+    holder.textContent = "";
+    var table = document.createElement("table");
+    holder.appendChild(table);
     var caption = table.createCaption();
     caption.textContent = element.getAttribute("data-chart-title") || "";
     var body = table.createTBody();
@@ -133,8 +136,12 @@
             locale: pageLanguage() === "en" ? "EN" : "ZH",
           });
         }
+        // "ready" once drawn, animation included, so a screenshot shows the real bars.
+        chart.off("finished");
+        chart.on("finished", function () {
+          element.setAttribute("data-chart-ready", "true");
+        });
         chart.setOption(chartOption(element, data), true);
-        element.setAttribute("data-chart-ready", "true");
         describeForScreenReaders(element, data);
       })
       .catch(function () {

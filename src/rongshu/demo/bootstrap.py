@@ -1,0 +1,142 @@
+"""Setting up the demo city on an open platform: departments, an account per role, an app.
+
+Used by ``rongshu demo``; safe to run again on the same data directory (existing departments
+are kept, demo accounts get fresh passwords, so the printed ones always work).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from rongshu.core.errors import NotFound
+from rongshu.core.identity import service as identity
+from rongshu.core.identity.roles import Role
+from rongshu.core.identity.schemas import (
+    SYSTEM,
+    AppCreate,
+    DepartmentCreate,
+    SecurityPolicy,
+    UserCreate,
+)
+from rongshu.core.platform import Platform
+from rongshu.demo.departments import DEPARTMENTS
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo sign-in: who, which role, which department, and the password to use."""
+
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
+    password: str
+
+
+#: One account per role; the three officers (三员) are three different people.
+DEMO_ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
+    ("admin", "林建国（系统管理员）", Role.PLATFORM_ADMIN, "DSJ"),
+    ("secadmin", "陈丽华（安全管理员）", Role.SECURITY_ADMIN, "DSJ"),
+    ("auditor", "黄志明（安全审计员）", Role.AUDITOR, "DSJ"),
+    ("steward", "郑秀英（公安数据管理员）", Role.DATA_STEWARD, "GA"),
+    ("approver", "吴海峰（公安审批员）", Role.APPROVER, "GA"),
+    ("developer", "王晓燕（人社开发者）", Role.DEVELOPER, "RS"),
+    ("citizen", "刘先生（公众用户）", Role.PUBLIC_USER, None),
+)
+
+DEMO_APP = ("社保资格核验", "RS", "人社局核验参保人身份的系统")
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    departments: int
+    accounts: list[DemoAccount]
+    app_name: str
+    api_key: str | None
+
+
+def bootstrap(platform: Platform) -> DemoSetup:
+    """Create (or refresh) the demo departments, accounts and app."""
+    ledger = platform.ledger
+    with platform.db.session_scope() as session:
+        existing = {d.code for d in identity.list_departments(session)}
+        # Parents first, so children can name them.
+        for department in sorted(DEPARTMENTS, key=lambda d: d.parent_code is not None):
+            if department.code in existing:
+                continue
+            identity.create_department(
+                session,
+                data=DepartmentCreate(
+                    code=department.code,
+                    name=department.name,
+                    region_code=department.region_code,
+                    parent_code=department.parent_code,
+                ),
+                actor=SYSTEM,
+                ledger=ledger,
+            )
+    accounts = [_account(platform, *spec) for spec in DEMO_ACCOUNTS]
+    api_key = _demo_app(platform)
+    return DemoSetup(len(DEPARTMENTS), accounts, DEMO_APP[0], api_key)
+
+
+def _account(
+    platform: Platform, username: str, display_name: str, role: Role, department: str | None
+) -> DemoAccount:
+    password = secrets.token_urlsafe(9)
+    policy = SecurityPolicy()
+    with platform.db.session_scope() as session:
+        try:
+            identity.get_user(session, username)
+        except NotFound:
+            identity.create_user(
+                session,
+                data=UserCreate(
+                    username=username,
+                    display_name=display_name,
+                    password=password,
+                    department_code=department,
+                    roles=[role],
+                ),
+                policy=policy,
+                actor=SYSTEM,
+                ledger=platform.ledger,
+            )
+        else:
+            identity.reset_password(
+                session,
+                username=username,
+                password=password,
+                policy=policy,
+                actor=SYSTEM,
+                ledger=platform.ledger,
+            )
+    return DemoAccount(username, display_name, role, department, password)
+
+
+def _demo_app(platform: Platform) -> str | None:
+    """Register the demo app once and issue a key; on later runs, issue a fresh key."""
+    name, department, description = DEMO_APP
+    with platform.db.session_scope() as session:
+        app_id = _find_app(platform, session, name, department)
+        if app_id is None:
+            app_id = identity.create_app(
+                session,
+                data=AppCreate(name=name, department_code=department, description=description),
+                actor=SYSTEM,
+                ledger=platform.ledger,
+            ).id
+        issued = identity.issue_api_key(
+            session, app_id=app_id, secret=platform.secret, actor=SYSTEM, ledger=platform.ledger
+        )
+    return issued.api_key
+
+
+def _find_app(platform: Platform, session: Session, name: str, department: str) -> int | None:
+    for app in identity.list_apps(session, actor=SYSTEM, ledger=platform.ledger):
+        if app.name == name and app.department_code == department:
+            return app.id
+    return None

@@ -1,0 +1,334 @@
+"""``generate_city``: write the demo city's source systems and their ground truth.
+
+Layout under ``out_dir``::
+
+    sources/sources.db                          SQLite: the database-backed departments
+    sources/<dept>/<table>.csv|xlsx|ndjson|json file-backed departments
+    ground_truth/manifest.json                  what was written, and defect counts by kind
+    ground_truth/defects.csv                    every injected defect with its original value
+    ground_truth/duplicates.csv                 every near-duplicate person and what differs
+
+The same ``seed`` and ``rows`` give byte-identical files; memory stays flat from ten thousand
+to 25 million residents because every table is streamed in chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+
+from rongshu.core.errors import ValidationFailed
+from rongshu.demo.defects import DESCRIPTIONS, RATES, DefectInjector, DefectLog
+from rongshu.demo.departments import DEPARTMENT_BY_CODE
+from rongshu.demo.identifiers import IdSequenceAllocator
+from rongshu.demo.population import NEAR_DUPLICATE_RATE, REFERENCE_DATE, Duplicate, Population
+from rongshu.demo.records import ProviderRecords
+from rongshu.demo.regions import CITY_NAME
+from rongshu.demo.schema import TABLES, DefectKind, SourceFormat, TableSpec
+from rongshu.demo.sensors import air_quality, parking, water_levels
+from rongshu.demo.writers import (
+    XLSX_HEADER_ROWS,
+    CsvSink,
+    JsonApiSink,
+    NdjsonSink,
+    Sink,
+    SqlAlchemySink,
+    SqliteSink,
+    XlsxSink,
+)
+
+#: Registry rows generated (and written) per step; everything in memory is about this big.
+CHUNK_ROWS = 10_000
+MIN_ROWS = 100
+MAX_ROWS = 25_000_000
+DEFAULT_ROWS = 20_000
+DEFAULT_SEED = 20211
+DATABASE_FILE = "sources/sources.db"
+
+#: Sensor series size as a share of the number of residents.
+SENSOR_SHARES: dict[str, float] = {
+    "air_quality_readings": 0.5,
+    "water_levels": 0.25,
+    "parking_occupancy": 0.25,
+}
+
+Progress = Callable[[str, int, int], None]
+
+
+class ColumnInfo(BaseModel):
+    """A column of a source table, as the manifest lists it."""
+
+    name: str
+    label: str
+    type: str
+    semantic: str | None
+    defects: list[DefectKind]
+    valid_range: tuple[float, float] | None = None
+
+
+class TableSummary(BaseModel):
+    """One source table: who provides it, where it is, and what went into it."""
+
+    key: str
+    title: str
+    department: str
+    department_name: str
+    source: SourceFormat
+    paths: list[str] = Field(description="Files relative to the output directory.")
+    encoding: str | None
+    sql_table: str | None
+    key_column: str
+    header_rows: int = Field(description="Rows before the data (CSV 1, Excel 3, else 0).")
+    rows: int
+    columns: list[ColumnInfo]
+    defects: dict[DefectKind, int]
+
+
+class DefectSummary(BaseModel):
+    """One defect kind: its configured rate, the cells it could hit, and how many it did."""
+
+    kind: DefectKind
+    description: str
+    configured_rate: float
+    cells: int
+    count: int
+    observed_rate: float
+
+
+class CityManifest(BaseModel):
+    """What ``generate_city`` wrote (``ground_truth/manifest.json`` without the last two)."""
+
+    city: str = CITY_NAME
+    seed: int
+    rows: int = Field(description="Rows of the household registry (residents and duplicates).")
+    reference_date: date
+    database_path: str
+    defects_path: str = "ground_truth/defects.csv"
+    duplicates_path: str = "ground_truth/duplicates.csv"
+    databases: list[str] = Field(description="External databases written to (no passwords).")
+    tables: list[TableSummary]
+    defects: list[DefectSummary]
+    duplicates: int
+    near_duplicate_rate: float
+    out_dir: Path = Field(exclude=True)
+    elapsed_seconds: float = Field(exclude=True)
+
+    def table(self, key: str) -> TableSummary:
+        """The summary of one table by key."""
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(key)
+
+
+def _file_path(sources: Path, spec: TableSpec) -> Path:
+    return sources / spec.department.lower() / f"{spec.key}.{spec.extension}"
+
+
+def _clear_previous(out_dir: Path) -> None:
+    """Remove files an earlier run wrote (only ours), so a rerun starts clean."""
+    sources = out_dir / "sources"
+    database = out_dir / DATABASE_FILE
+    stale = [database, database.with_name(database.name + "-journal")]
+    for spec in TABLES:
+        path = _file_path(sources, spec)
+        stale.append(path)
+        if spec.source is SourceFormat.XLSX and path.parent.exists():
+            stale.extend(path.parent.glob(f"{spec.key}_[0-9][0-9][0-9].xlsx"))
+    truth = out_dir / "ground_truth"
+    stale += [truth / "manifest.json", truth / "defects.csv", truth / "duplicates.csv"]
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def _sinks(
+    spec: TableSpec, sources: Path, database: sqlite3.Connection, engines: Sequence[sa.Engine]
+) -> list[Sink]:
+    if spec.source is SourceFormat.SQLITE:
+        sinks: list[Sink] = [SqliteSink(database, spec)]
+        return sinks + [SqlAlchemySink(engine, spec) for engine in engines]
+    path = _file_path(sources, spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if spec.source is SourceFormat.CSV:
+        return [CsvSink(path, spec)]
+    if spec.source is SourceFormat.NDJSON:
+        return [NdjsonSink(path, spec)]
+    if spec.source is SourceFormat.JSON:
+        return [JsonApiSink(path, spec)]
+    department = DEPARTMENT_BY_CODE[spec.department]
+    title = f"{department.name} {spec.title} {REFERENCE_DATE.year}年"
+    return [XlsxSink(path, spec, title)]
+
+
+def _duplicate_rows(duplicates: list[Duplicate]) -> Iterator[tuple[str, str, str, str]]:
+    for duplicate in duplicates:
+        columns = ";".join(dict.fromkeys(column for column, _, _ in duplicate.changes))
+        details = "; ".join(f"{column}: {old} → {new}" for column, old, new in duplicate.changes)
+        yield duplicate.original_id, duplicate.duplicate_id, columns, details
+
+
+def generate_city(
+    out_dir: Path,
+    *,
+    rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+    database_urls: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> CityManifest:
+    """Write 榕城's source systems for ``rows`` registry rows, with defects and ground truth.
+
+    ``database_urls`` (SQLAlchemy URLs) receive the database-backed tables too, dropped and
+    recreated. ``progress(stage, done, total)`` is called after each chunk; ``stage`` is a
+    table key (the people-linked tables all advance with ``household_registry``).
+    """
+    if not MIN_ROWS <= rows <= MAX_ROWS:
+        raise ValidationFailed(
+            f"rows must be between {MIN_ROWS:,} and {MAX_ROWS:,}",
+            details=[{"field": "rows", "value": rows}],
+        )
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    sources = out_dir / "sources"
+    truth = out_dir / "ground_truth"
+    _clear_previous(out_dir)
+    sources.mkdir(parents=True, exist_ok=True)
+    truth.mkdir(parents=True, exist_ok=True)
+    report = progress or (lambda stage, done, total: None)
+
+    counts: Counter[str] = Counter()
+    paths: dict[str, list[Path]] = {}
+    duplicates = 0
+    with ExitStack() as stack:
+        engines = [sa.create_engine(url) for url in database_urls]
+        for engine in engines:
+            stack.callback(engine.dispose)
+        database = sqlite3.connect(out_dir / DATABASE_FILE)
+        stack.callback(database.close)
+        database.execute("PRAGMA journal_mode = OFF")
+        database.execute("PRAGMA synchronous = OFF")
+        log = stack.enter_context(DefectLog(truth / "defects.csv"))
+        sinks = {spec.key: _sinks(spec, sources, database, engines) for spec in TABLES}
+        injectors = {
+            spec.key: DefectInjector(spec, random.Random(f"{seed}:defects:{spec.key}"), log)
+            for spec in TABLES
+        }
+
+        def emit(key: str, table_rows: list[list[object]]) -> None:
+            injectors[key].inject(table_rows)
+            for sink in sinks[key]:
+                sink.write(table_rows)
+            counts[key] += len(table_rows)
+
+        duplicates_file = stack.enter_context(
+            (truth / "duplicates.csv").open("w", encoding="utf-8", newline="")
+        )
+        duplicate_writer = csv.writer(duplicates_file, lineterminator="\n")
+        duplicate_writer.writerow(
+            ("original_person_id", "duplicate_person_id", "changed_columns", "details")
+        )
+        population = Population(
+            random.Random(f"{seed}:population"), IdSequenceAllocator(), rows
+        )
+        records = ProviderRecords(seed)
+        for chunk in population.chunks(CHUNK_ROWS):
+            emit("household_registry", chunk.registry_rows)
+            for key, table_rows in records.derive(chunk).items():
+                emit(key, table_rows)
+            duplicate_writer.writerows(_duplicate_rows(chunk.duplicates))
+            duplicates += len(chunk.duplicates)
+            database.commit()
+            report("household_registry", counts["household_registry"], rows)
+        series = {"air_quality_readings": air_quality, "water_levels": water_levels}
+        series["parking_occupancy"] = parking
+        for key, make in series.items():
+            total = max(1, int(rows * SENSOR_SHARES[key]))
+            for table_rows in make(random.Random(f"{seed}:{key}"), total, CHUNK_ROWS):
+                emit(key, table_rows)
+                report(key, counts[key], total)
+        for key, table_sinks in sinks.items():
+            paths[key] = [path for sink in table_sinks for path in sink.close()]
+        database.commit()
+
+    manifest = CityManifest(
+        seed=seed,
+        rows=rows,
+        reference_date=REFERENCE_DATE,
+        database_path=DATABASE_FILE,
+        databases=[
+            sa.make_url(url).render_as_string(hide_password=True) for url in database_urls
+        ],
+        tables=[_table_summary(spec, out_dir, paths[spec.key], counts[spec.key], log) for spec in TABLES],
+        defects=_defect_summaries(log),
+        duplicates=duplicates,
+        near_duplicate_rate=NEAR_DUPLICATE_RATE,
+        out_dir=out_dir,
+        elapsed_seconds=0.0,
+    )
+    (truth / "manifest.json").write_text(
+        manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
+    )
+    manifest.elapsed_seconds = round(time.perf_counter() - started, 3)
+    return manifest
+
+
+def _table_summary(
+    spec: TableSpec, out_dir: Path, paths: list[Path], rows: int, log: DefectLog
+) -> TableSummary:
+    department = DEPARTMENT_BY_CODE[spec.department]
+    sql = spec.source is SourceFormat.SQLITE
+    header_rows = {SourceFormat.CSV: 1, SourceFormat.XLSX: XLSX_HEADER_ROWS}.get(spec.source, 0)
+    return TableSummary(
+        key=spec.key,
+        title=spec.title,
+        department=spec.department,
+        department_name=department.name,
+        source=spec.source,
+        paths=[DATABASE_FILE] if sql else [p.relative_to(out_dir).as_posix() for p in paths],
+        encoding=spec.encoding,
+        sql_table=spec.sql_table if sql else None,
+        key_column=spec.key_column,
+        header_rows=header_rows,
+        rows=rows,
+        columns=[
+            ColumnInfo(
+                name=c.name,
+                label=c.label,
+                type=c.type,
+                semantic=c.semantic,
+                defects=list(c.defects),
+                valid_range=c.valid_range,
+            )
+            for c in spec.columns
+        ],
+        defects={
+            kind: count for (table, kind), count in sorted(log.counts.items()) if table == spec.key
+        },
+    )
+
+
+def _defect_summaries(log: DefectLog) -> list[DefectSummary]:
+    summaries = []
+    for kind in DefectKind:
+        cells = sum(count for (_, k), count in log.cells.items() if k is kind)
+        count = sum(n for (_, k), n in log.counts.items() if k is kind)
+        summaries.append(
+            DefectSummary(
+                kind=kind,
+                description=DESCRIPTIONS[kind],
+                configured_rate=RATES[kind],
+                cells=cells,
+                count=count,
+                observed_rate=round(count / cells, 6) if cells else 0.0,
+            )
+        )
+    return summaries
