@@ -108,13 +108,18 @@ def preferences(
 
 
 def _login_page(
-    request: Request, *, next_url: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    next_url: str,
+    error: str | None = None,
+    status_code: int = 200,
+    username: str = "",
 ) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
         "console/login.html",
-        {"next": next_url, "error": error, "csrf_token": token},
+        {"next": next_url, "error": error, "csrf_token": token, "username": username},
         status_code=status_code,
     )
     response.set_cookie(
@@ -174,7 +179,9 @@ def login(
             )
             response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
             return response
-    return _login_page(request, next_url=next_url, error=error, status_code=status)
+    return _login_page(
+        request, next_url=next_url, error=error, status_code=status, username=username
+    )
 
 
 def _authenticate(

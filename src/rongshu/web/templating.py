@@ -69,7 +69,9 @@ def navigation(actor: Actor | None, lang: str, path: str) -> list[NavItem]:
     for slot in _NAV:
         if slot.permission is not None and (actor is None or not actor.can(slot.permission)):
             continue
-        active = path == slot.url or (slot.url != "/" and path.startswith(slot.url + "/"))
+        # Section entries own their sub-pages; the two home pages match only themselves.
+        own_only = slot.url in ("/", "/console")
+        active = path == slot.url or (not own_only and path.startswith(slot.url + "/"))
         items.append(NavItem(slot.url, translate(lang, slot.key), active))
     return items
 

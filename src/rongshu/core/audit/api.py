@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from rongshu.core.audit import service
 from rongshu.core.audit.schemas import AuditEntryList, AuditFilter, VerifyReportPublic
+from rongshu.core.errors import ValidationFailed
 from rongshu.web.deps import ActorDep, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -20,17 +21,30 @@ def audit_filter(
     department: str | None = Query(None, description="Department code of the actor."),
     action: str | None = Query(None, description="Action, e.g. login, user.create."),
     outcome: str | None = Query(None, description="ok, denied, failed, locked ..."),
-    since: datetime | None = Query(None, description="From this time (naive = Beijing time)."),
-    until: datetime | None = Query(None, description="Before this time."),
+    since: str | None = Query(None, description="From this time (ISO 8601; naive = Beijing)."),
+    until: str | None = Query(None, description="Before this time (ISO 8601)."),
 ) -> AuditFilter:
+    """Query parameters as a filter; empty fields (as plain HTML forms send them) mean "any"."""
     return AuditFilter(
         actor=actor or None,
         department=department or None,
         action=action or None,
         outcome=outcome or None,
-        since=since,
-        until=until,
+        since=_moment("since", since),
+        until=_moment("until", until),
     )
+
+
+def _moment(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name} is not a date and time",
+            details=[{"field": name, "reason": "expected ISO 8601, e.g. 2026-11-22T08:00"}],
+        ) from None
 
 
 @router.get("/entries", response_model=AuditEntryList, summary="Search the audit trail")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, text
 
@@ -160,13 +161,7 @@ def _verify_range(
     progress: Callable[[int], None] | None = None,
 ) -> _RangeResult:
     """Check entries low <= seq < high: contiguous, linked, hashes right, checkpoints signed."""
-    own = db is None
     database = db or Database(url)
-    public_key = SM2PublicKey.from_pem(public_pem)
-    join = FIELD_SEPARATOR.join
-    expected = low
-    first_prev: str | None = None
-    prev: str | None = None
     try:
         with database.engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(
@@ -177,57 +172,61 @@ def _verify_range(
                 {"low": low, "high": high},
             )
             try:
+                walk = _RangeWalk(low, checkpoints, SM2PublicKey.from_pem(public_pem))
                 for rows in result.partitions(20_000):
-                    for row in rows:
-                        seq = row[0]
-                        if seq != expected:
-                            return _RangeResult(
-                                low, expected - low, first_prev, prev, _gap(expected, seq)
-                            )
-                        if first_prev is None:
-                            first_prev = row[11]
-                        elif row[11] != prev:
-                            return _RangeResult(low, seq - low, first_prev, prev, _broken(seq))
-                        canonical = join(
-                            (
-                                str(seq),
-                                str(row[1]),
-                                row[2],
-                                row[3],
-                                row[4],
-                                row[5],
-                                row[6],
-                                row[7],
-                                row[8],
-                                str(row[9]),
-                                row[10],
-                                row[11],
-                            )
-                        )
-                        digest = sm3(canonical.encode()).hex()
-                        if digest != row[12]:
-                            problem = ChainProblem(
-                                seq,
-                                "edited",
-                                f"entry {seq} does not match its hash (edited or moved)",
-                            )
-                            return _RangeResult(low, seq - low, first_prev, prev, problem)
-                        if seq in checkpoints:
-                            problem = _check_checkpoint(seq, checkpoints[seq], digest, public_key)
-                            if problem is not None:
-                                return _RangeResult(low, seq - low, first_prev, prev, problem)
-                        prev = digest
-                        expected += 1
+                    problem = walk.check(rows)
+                    if problem is not None:
+                        return walk.result(problem)
                     if progress is not None:
-                        progress(expected - 1)
+                        progress(walk.expected - 1)
             finally:
                 result.close()
     finally:
-        if own:
+        if db is None:
             database.dispose()
-    if expected < high:  # the head or a checkpoint names entries that are not there
-        return _RangeResult(low, expected - low, first_prev, prev, _gap(expected, high))
-    return _RangeResult(low, expected - low, first_prev, prev, None)
+    if walk.expected < high:  # the head or a checkpoint names entries that are not there
+        return walk.result(_gap(walk.expected, high))
+    return walk.result(None)
+
+
+class _RangeWalk:
+    """The state of one walk through a sequence range."""
+
+    def __init__(self, low: int, checkpoints: Checkpoints, public_key: SM2PublicKey) -> None:
+        self.low = low
+        self.expected = low
+        self.first_prev: str | None = None
+        self.prev: str | None = None
+        self.checkpoints = checkpoints
+        self.public_key = public_key
+
+    def result(self, problem: ChainProblem | None) -> _RangeResult:
+        count = self.expected - self.low
+        return _RangeResult(self.low, count, self.first_prev, self.prev, problem)
+
+    def check(self, rows: Sequence[Sequence[Any]]) -> ChainProblem | None:
+        join = FIELD_SEPARATOR.join
+        for row in rows:
+            seq = row[0]
+            if seq != self.expected:
+                return _gap(self.expected, seq)
+            if self.first_prev is None:
+                self.first_prev = row[11]
+            elif row[11] != self.prev:
+                return _broken(seq)
+            fields = (str(seq), str(row[1]), *row[2:9], str(row[9]), row[10], row[11])
+            digest = sm3(join(fields).encode()).hex()
+            if digest != row[12]:
+                return ChainProblem(
+                    seq, "edited", f"entry {seq} does not match its hash (edited or moved)"
+                )
+            if seq in self.checkpoints:
+                problem = _check_checkpoint(seq, self.checkpoints[seq], digest, self.public_key)
+                if problem is not None:
+                    return problem
+            self.prev = digest
+            self.expected += 1
+        return None
 
 
 def _gap(expected: int, found: int) -> ChainProblem:

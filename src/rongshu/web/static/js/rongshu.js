@@ -38,6 +38,27 @@
     }
   });
 
+  // Search forms marked data-omit-empty leave blank fields out of the URL, so the server
+  // never sees "since=" and links stay short. The fields are re-enabled right after the
+  // browser has read the form, so going back shows them as they were.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-omit-empty")) {
+      return;
+    }
+    var blanks = Array.prototype.filter.call(form.elements, function (field) {
+      return field.name && !field.disabled && field.value === "" && field.type !== "submit";
+    });
+    blanks.forEach(function (field) {
+      field.disabled = true;
+    });
+    window.setTimeout(function () {
+      blanks.forEach(function (field) {
+        field.disabled = false;
+      });
+    }, 0);
+  });
+
   function baseFontSize(element) {
     var size = parseFloat(window.getComputedStyle(element).fontSize);
     return isNaN(size) ? 16 : size;
