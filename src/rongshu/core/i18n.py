@@ -272,6 +272,16 @@ _SHELL: dict[str, tuple[str, str]] = {
         "操作与已有的数据冲突，请检查后重试。",
         "The action clashes with data that exists; check and try again.",
     ),
+    "errors.job_failed.title": ("后台任务失败", "Background job failed"),
+    "errors.job_failed.message": (
+        "后台任务在重试后仍未完成，请查看任务日志。",
+        "A background job still failed after its retries; see the job log.",
+    ),
+    "errors.job_timeout.title": ("后台任务超时", "Background job timed out"),
+    "errors.job_timeout.message": (
+        "后台任务未在等待时间内完成，请稍后查看结果。",
+        "A background job did not finish in time; check its result later.",
+    ),
     "errors.payload_too_large.title": ("文件过大", "Upload too large"),
     "errors.payload_too_large.message": (
         "上传的内容超过了允许的大小。",
