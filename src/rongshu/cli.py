@@ -237,14 +237,8 @@ USER_COLUMNS = ("username", "display_name", "department_code", "roles", "locked"
 
 
 def _policy(platform: Platform) -> SecurityPolicy:
-    settings = platform.settings
-    defaults = SecurityPolicy(
-        login_max_failures=settings.login_max_failures,
-        login_lockout_minutes=settings.login_lockout_minutes,
-        session_hours=settings.session_hours,
-    )
     with platform.db.session_scope() as session:
-        return identity.get_security_policy(session, defaults=defaults)
+        return identity.effective_security_policy(session, platform.settings)
 
 
 @user_app.command("create")
@@ -511,7 +505,9 @@ def demo(
         for step in DEMO_STEPS:
             console.print(f"[green]✓[/green] {step.name}: {step.run(platform, city_dir)}")
         if not DEMO_STEPS:
-            console.print("  (catalog, ingest, quality and publishing steps arrive with their areas)")
+            console.print(
+                "  (catalog, ingest, quality and publishing steps arrive with their areas)"
+            )
     host = host or settings.host
     port = port or settings.port
     table = Table("username", "password", "role", "department", title="demo accounts")

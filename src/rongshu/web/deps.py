@@ -49,13 +49,7 @@ def request_id(request: Request) -> str:
 
 def security_policy(platform: Platform, session: Session) -> SecurityPolicy:
     """The effective login/session policy (security admin's values over settings)."""
-    settings = platform.settings
-    defaults = SecurityPolicy(
-        login_max_failures=settings.login_max_failures,
-        login_lockout_minutes=settings.login_lockout_minutes,
-        session_hours=settings.session_hours,
-    )
-    return identity.get_security_policy(session, defaults=defaults)
+    return identity.effective_security_policy(session, platform.settings)
 
 
 def session_user(request: Request, platform: Platform, session: Session) -> User | None:

@@ -53,6 +53,7 @@ from rongshu.core.identity.schemas import (
     UserCreate,
     UserPublic,
 )
+from rongshu.core.settings import Settings
 
 _hasher = PasswordHasher()
 API_KEY_PREFIX = "rsk"  # noqa: S105 (a prefix, not a secret)
@@ -491,6 +492,16 @@ def app_actor(app: App, *, request_id: str = "") -> Actor:
 
 
 # -- security policy -----------------------------------------------------------------------
+
+
+def effective_security_policy(session: Session, settings: Settings) -> SecurityPolicy:
+    """The policy in force: the security admin's values over the installation's settings."""
+    defaults = SecurityPolicy(
+        login_max_failures=settings.login_max_failures,
+        login_lockout_minutes=settings.login_lockout_minutes,
+        session_hours=settings.session_hours,
+    )
+    return get_security_policy(session, defaults=defaults)
 
 
 def get_security_policy(session: Session, *, defaults: SecurityPolicy) -> SecurityPolicy:
