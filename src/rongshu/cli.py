@@ -491,17 +491,23 @@ def demo(
     """Set up 榕城: departments, one account per role, the city's source systems, then serve."""
     if ctx.invoked_subcommand is not None:
         return
-    from rongshu.demo.bootstrap import bootstrap, ensure_city
+    from rongshu.demo.bootstrap import bootstrap, existing_city
     from rongshu.demo.steps import DEMO_STEPS
 
     settings = cli_settings(data_dir)
-    city_dir = settings.data_dir / "demo-city"
+    city_dir = settings.data_dir / "demo"
     with opened(data_dir) as platform:
         console.rule("榕数 rongshu demo · 榕城")
         setup = bootstrap(platform)
         console.print(f"[green]✓[/green] {setup.departments} departments of 榕城")
-        summary = ensure_city(city_dir, rows=rows, seed=seed)
-        console.print(f"[green]✓[/green] {summary}")
+        manifest = existing_city(city_dir, rows=rows, seed=seed)
+        if manifest is None:
+            manifest = demo_cli.generate_with_progress(city_dir, rows, seed, [])
+        total = sum(table.rows for table in manifest.tables)
+        console.print(
+            f"[green]✓[/green] source systems of {len(manifest.tables)} tables, {total:,} rows "
+            f"in {city_dir} (defects and duplicates listed in ground_truth/)"
+        )
         for step in DEMO_STEPS:
             console.print(f"[green]✓[/green] {step.name}: {step.run(platform, city_dir)}")
         if not DEMO_STEPS:

@@ -50,7 +50,9 @@ def make_user(platform: Platform) -> MakeUser:
             if department not in codes:
                 identity.create_department(
                     session,
-                    data=DepartmentCreate(code=department, name=f"{department} 部门", region_code="350100"),
+                    data=DepartmentCreate(
+                        code=department, name=f"{department} 部门", region_code="350100"
+                    ),
                     actor=SYSTEM,
                     ledger=platform.ledger,
                 )

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 
 from rongshu.demo.regions import CITY_NAME, DISTRICTS, PROVINCE_NAME, District
+from rongshu.demo.sampling import Weighted
 
 _COMPOUND_PREFIXES = (
     "金榕", "融侨", "榕城", "闽江", "三盛", "正祥", "世茂", "泰禾", "阳光", "金辉", "福晟", "建发",
@@ -20,7 +21,22 @@ _COMPOUND_SUFFIXES = (
     "花园", "新村", "小区", "苑", "公寓", "华庭", "家园", "新城", "广场", "府", "里", "雅居",
 )  # fmt: skip
 _VILLAGE_FIRST = "上下东西南北前后新大中高"
-_VILLAGE_SECOND = ("洋", "厝", "坑", "山", "溪", "头", "岭", "埔", "林", "塘", "垅", "坂", "岐", "墩")
+_VILLAGE_SECOND = (
+    "洋",
+    "厝",
+    "坑",
+    "山",
+    "溪",
+    "头",
+    "岭",
+    "埔",
+    "林",
+    "塘",
+    "垅",
+    "坂",
+    "岐",
+    "墩",
+)
 _BUILDINGS = ("大厦", "中心", "广场", "商务楼", "写字楼")
 
 
@@ -72,16 +88,18 @@ def business_address(rng: random.Random, district: District) -> Address:
     if rng.random() < 0.55:
         name = rng.choice(_COMPOUND_PREFIXES) + rng.choice(_BUILDINGS)
         floor = int(rng.random() * 30) + 1
-        return Address(district, f"{road}{number}号{name}{floor}层{floor:d}{rng.randrange(1, 20):02d}单元")
+        return Address(
+            district, f"{road}{number}号{name}{floor}层{floor:d}{rng.randrange(1, 20):02d}单元"
+        )
     return Address(district, f"{road}{number}号{rng.randrange(1, 4)}层")
 
 
 def random_district(rng: random.Random) -> District:
     """A district drawn by its share of residents."""
-    return rng.choices(DISTRICTS, weights=_WEIGHTS)[0]
+    return _DISTRICTS.pick(rng)
 
 
-_WEIGHTS = tuple(district.weight for district in DISTRICTS)
+_DISTRICTS = Weighted(DISTRICTS, [district.weight for district in DISTRICTS])
 
 
 def address_variant(rng: random.Random, full: str) -> str:

@@ -6,8 +6,10 @@ are kept, demo accounts get fresh passwords, so the printed ones always work).
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from rongshu.core.identity.schemas import (
 )
 from rongshu.core.platform import Platform
 from rongshu.demo.departments import DEPARTMENTS
+from rongshu.demo.generator import CityManifest
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,24 @@ def bootstrap(platform: Platform) -> DemoSetup:
     accounts = [_account(platform, *spec) for spec in DEMO_ACCOUNTS]
     api_key = _demo_app(platform)
     return DemoSetup(len(DEPARTMENTS), accounts, DEMO_APP[0], api_key)
+
+
+def existing_city(city_dir: Path, *, rows: int, seed: int) -> CityManifest | None:
+    """The city already generated in ``city_dir`` with these rows and seed, if there is one."""
+    path = city_dir / "ground_truth" / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        # The file leaves out where it lies and how long generation took; add them back.
+        manifest = CityManifest.model_validate(
+            {**stored, "out_dir": city_dir, "elapsed_seconds": 0.0}
+        )
+    except ValueError:
+        return None
+    if (manifest.rows, manifest.seed) != (rows, seed):
+        return None
+    return manifest
 
 
 def _account(

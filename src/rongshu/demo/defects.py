@@ -14,9 +14,8 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from types import TracebackType
-from typing import Final
+from operator import itemgetter
+from typing import Final, TextIO
 
 from rongshu.demo.identifiers import RIC_CHECK_CHARS, USCC_ALPHABET, with_region
 from rongshu.demo.regions import OUT_OF_PERIOD_CODES, region_valid_for_birth_year
@@ -41,7 +40,7 @@ RATES: Final[dict[DefectKind, float]] = {
 DESCRIPTIONS: Final[dict[DefectKind, str]] = {
     K.BAD_ID_CHECK_DIGIT: "身份证号校验码错误 (ID number with a wrong GB 11643 check digit)",
     K.ID_REGION_INVALID: "身份证号地址码在出生年份无效 (region code not in force when issued)",
-    K.BAD_CREDIT_CODE_CHECK: "统一社会信用代码校验码错误 (credit code with a wrong check character)",
+    K.BAD_CREDIT_CODE_CHECK: "统一社会信用代码校验码错误 (credit code, wrong check character)",
     K.ID_BIRTHDATE_MISMATCH: "出生日期与身份证号不一致 (birth date column disagrees with the ID)",
     K.ID_GENDER_MISMATCH: "性别与身份证号不一致 (gender column disagrees with the ID)",
     K.MIXED_DATE_FORMAT: "日期格式不统一 (2020年1月2日, 20200102, 2020/1/2, Excel serial)",
@@ -78,13 +77,12 @@ def as_text(value: object) -> str:
 
 
 class DefectLog:
-    """Streams ``defects.csv`` and counts defects and eligible cells."""
+    """Streams the ``defects.csv`` rows to a text stream and counts defects and eligible cells."""
 
     HEADER = ("table", "row_key", "column", "kind", "original", "injected")
 
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._file, lineterminator="\n")
+    def __init__(self, stream: TextIO) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
         self._writer.writerow(self.HEADER)
         self.counts: Counter[tuple[str, DefectKind]] = Counter()
         self.cells: Counter[tuple[str, DefectKind]] = Counter()
@@ -102,21 +100,6 @@ class DefectLog:
             )
         )
         self.counts[(record.table, record.kind)] += 1
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        self._file.close()
-
-    def __enter__(self) -> DefectLog:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class _Process:
@@ -158,8 +141,8 @@ class DefectInjector:
         table = self._spec.key
         for process in self._processes:
             # Only filled cells can be hit: empty ones are not defects (e.g. no employer).
-            index = process.index
-            filled = sum(1 for row in rows if row[index] is not None and row[index] != "")
+            values = list(map(itemgetter(process.index), rows))
+            filled = len(values) - values.count(None) - values.count("")
             self._log.cells[(table, process.kind)] += filled
             while process.next_hit < end:
                 row_index = process.next_hit - start

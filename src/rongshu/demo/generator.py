@@ -33,7 +33,7 @@ from rongshu.demo.departments import DEPARTMENT_BY_CODE
 from rongshu.demo.identifiers import IdSequenceAllocator
 from rongshu.demo.population import NEAR_DUPLICATE_RATE, REFERENCE_DATE, Duplicate, Population
 from rongshu.demo.records import ProviderRecords
-from rongshu.demo.regions import CITY_NAME
+from rongshu.demo.regions import CITY_NAME, FIRST_ISSUE_YEAR
 from rongshu.demo.schema import TABLES, DefectKind, SourceFormat, TableSpec
 from rongshu.demo.sensors import air_quality, parking, water_levels
 from rongshu.demo.writers import (
@@ -120,6 +120,10 @@ class CityManifest(BaseModel):
     defects: list[DefectSummary]
     duplicates: int
     near_duplicate_rate: float
+    id_issue_year_floor: int = Field(
+        FIRST_ISSUE_YEAR,
+        description="ID region codes are valid in max(birth year, this year): the first issue.",
+    )
     out_dir: Path = Field(exclude=True)
     elapsed_seconds: float = Field(exclude=True)
 
@@ -170,6 +174,31 @@ def _sinks(
     return [XlsxSink(path, spec, title)]
 
 
+def _connect(urls: Sequence[str]) -> list[sa.Engine]:
+    """Engines for the external databases, each tried once so a bad URL fails before any work."""
+    engines: list[sa.Engine] = []
+    for url in urls:
+        try:
+            shown = sa.make_url(url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            raise ValidationFailed(
+                "not a database URL", details=[{"field": "database_urls"}]
+            ) from None
+        try:
+            engine = sa.create_engine(url)
+            with engine.connect():
+                pass
+        except (sa.exc.SQLAlchemyError, ImportError) as exc:
+            for opened in engines:
+                opened.dispose()
+            raise ValidationFailed(
+                f"cannot use database {shown}: {type(exc).__name__}",
+                details=[{"field": "database_urls", "url": shown}],
+            ) from None
+        engines.append(engine)
+    return engines
+
+
 def _duplicate_rows(duplicates: list[Duplicate]) -> Iterator[tuple[str, str, str, str]]:
     for duplicate in duplicates:
         columns = ";".join(dict.fromkeys(column for column, _, _ in duplicate.changes))
@@ -197,6 +226,7 @@ def generate_city(
             details=[{"field": "rows", "value": rows}],
         )
     started = time.perf_counter()
+    engines = _connect(database_urls)
     out_dir = Path(out_dir)
     sources = out_dir / "sources"
     truth = out_dir / "ground_truth"
@@ -209,14 +239,16 @@ def generate_city(
     paths: dict[str, list[Path]] = {}
     duplicates = 0
     with ExitStack() as stack:
-        engines = [sa.create_engine(url) for url in database_urls]
         for engine in engines:
             stack.callback(engine.dispose)
         database = sqlite3.connect(out_dir / DATABASE_FILE)
         stack.callback(database.close)
         database.execute("PRAGMA journal_mode = OFF")
         database.execute("PRAGMA synchronous = OFF")
-        log = stack.enter_context(DefectLog(truth / "defects.csv"))
+        defects_file = stack.enter_context(
+            (truth / "defects.csv").open("w", encoding="utf-8", newline="")
+        )
+        log = DefectLog(defects_file)
         sinks = {spec.key: _sinks(spec, sources, database, engines) for spec in TABLES}
         injectors = {
             spec.key: DefectInjector(spec, random.Random(f"{seed}:defects:{spec.key}"), log)
@@ -236,9 +268,7 @@ def generate_city(
         duplicate_writer.writerow(
             ("original_person_id", "duplicate_person_id", "changed_columns", "details")
         )
-        population = Population(
-            random.Random(f"{seed}:population"), IdSequenceAllocator(), rows
-        )
+        population = Population(random.Random(f"{seed}:population"), IdSequenceAllocator(), rows)
         records = ProviderRecords(seed)
         for chunk in population.chunks(CHUNK_ROWS):
             emit("household_registry", chunk.registry_rows)
@@ -264,10 +294,10 @@ def generate_city(
         rows=rows,
         reference_date=REFERENCE_DATE,
         database_path=DATABASE_FILE,
-        databases=[
-            sa.make_url(url).render_as_string(hide_password=True) for url in database_urls
+        databases=[sa.make_url(url).render_as_string(hide_password=True) for url in database_urls],
+        tables=[
+            _table_summary(spec, out_dir, paths[spec.key], counts[spec.key], log) for spec in TABLES
         ],
-        tables=[_table_summary(spec, out_dir, paths[spec.key], counts[spec.key], log) for spec in TABLES],
         defects=_defect_summaries(log),
         duplicates=duplicates,
         near_duplicate_rate=NEAR_DUPLICATE_RATE,

@@ -16,7 +16,14 @@ from datetime import date, timedelta
 from rongshu.demo import names
 from rongshu.demo.addresses import Address, address_variant, home_address, random_district
 from rongshu.demo.identifiers import IdSequenceAllocator, make_ric, mobile_phone
-from rongshu.demo.regions import MIGRANT_REGIONS, MIGRANT_WEIGHTS, District, issue_year
+from rongshu.demo.regions import (
+    ALL_REGIONS,
+    MIGRANT_REGIONS,
+    MIGRANT_WEIGHTS,
+    District,
+    issue_year,
+)
+from rongshu.demo.sampling import Weighted
 
 #: "Today" in the demo city: ages, dates and time series are fixed relative to it.
 REFERENCE_DATE = date(2024, 12, 31)
@@ -26,13 +33,17 @@ _REF_ORDINAL = REFERENCE_DATE.toordinal()
 NEAR_DUPLICATE_RATE = 0.02
 RESERVOIR_SIZE = 5_000
 
-_ETHNICITIES = ("汉族", "畲族", "回族", "满族", "苗族", "土家族", "壮族", "蒙古族", "彝族", "高山族")
-_ETHNICITY_WEIGHTS = (97.6, 0.9, 0.4, 0.3, 0.2, 0.2, 0.15, 0.1, 0.05, 0.05)
+_ETHNICITIES = Weighted(
+    ("汉族", "畲族", "回族", "满族", "苗族", "土家族", "壮族", "蒙古族", "彝族", "高山族"),
+    (97.6, 0.9, 0.4, 0.3, 0.2, 0.2, 0.15, 0.1, 0.05, 0.05),
+)
 
 # Household types: single young adult, couple, couple with children, three generations,
 # elderly couple, elderly person alone, middle-aged person alone (mean size ≈ 2.7).
-_HOUSEHOLD_TYPES = ("single", "couple", "family", "three_gen", "old_couple", "old_single", "mid")
-_HOUSEHOLD_WEIGHTS = (0.14, 0.10, 0.38, 0.12, 0.14, 0.07, 0.05)
+_HOUSEHOLD_TYPES = Weighted(
+    ("single", "couple", "family", "three_gen", "old_couple", "old_single", "mid"),
+    (0.14, 0.10, 0.38, 0.12, 0.14, 0.07, 0.05),
+)
 
 
 class Person:
@@ -147,8 +158,9 @@ class PopulationChunk:
     duplicates: list[Duplicate]
 
 
-_DUPLICATE_CHANGES = ("name", "phone", "address", "id_number", "household")
-_DUPLICATE_WEIGHTS = (0.35, 0.25, 0.2, 0.1, 0.1)
+_DUPLICATE_CHANGES = Weighted(
+    ("name", "phone", "address", "id_number", "household"), (0.35, 0.25, 0.2, 0.1, 0.1)
+)
 
 
 class Population:
@@ -162,7 +174,7 @@ class Population:
         self._next_household = 1
         self._reservoir: list[Person] = []
         self._seen = 0
-        self._migrant_cache: dict[int, tuple[tuple[str, ...], tuple[float, ...]]] = {}
+        self._migrant_cache: dict[int, Weighted[str]] = {}
 
     def chunks(self, size: int) -> Iterator[PopulationChunk]:
         """Chunks of about ``size`` registry rows until all rows are out."""
@@ -207,7 +219,7 @@ class Population:
         number = f"{district.code}{self._next_household:09d}"
         self._next_household += 1
         household = Household(number, home_address(rng, district))
-        kind = rng.choices(_HOUSEHOLD_TYPES, weights=_HOUSEHOLD_WEIGHTS)[0]
+        kind = _HOUSEHOLD_TYPES.pick(rng)
         if kind in ("single", "mid", "old_single"):
             low, high = {"single": (20, 38), "mid": (38, 60), "old_single": (62, 96)}[kind]
             male = rng.random() < (0.55 if kind != "old_single" else 0.35)
@@ -223,13 +235,16 @@ class Population:
         if kind == "old_couple":
             husband_age = self._age(58, 90)
         elif kind == "couple":
-            husband_age = self._age(22, 40)
+            husband_age = self._age(22.5, 40)
         else:
             husband_age = self._age(27, 58)
-        wife_age = max(20.0, husband_age - rng.uniform(-1, 5))
+        wife_age = max(20.5, husband_age - rng.uniform(-1, 5))  # both of legal age to marry
         surname = names.surname(rng)
-        origin = self._origin_region(husband_age)
-        husband = self._add(household, "户主", surname, True, husband_age, "已婚", origin)
+        husband = self._add(household, "户主", surname, True, husband_age, "已婚")
+        # His parents come from the same place (locals get this district's code).
+        origin: str | None = husband.id_number[:6]
+        if origin is not None and origin.startswith("3501"):
+            origin = None
         wife = self._add(household, "配偶", names.surname(rng), False, wife_age, "已婚")
         household.husband, household.wife = husband, wife
         if kind in ("family", "three_gen"):
@@ -274,14 +289,17 @@ class Population:
         rng = self._rng
         birth = date.fromordinal(_REF_ORDINAL - int(age * 365.2425) - 1)
         given = names.given_name(rng, male, birth.year)
-        if origin is None:
-            origin = None if local else self._origin_region(age)
-        region = origin or household.district.id_code(issue_year(birth.year))
+        year = issue_year(birth.year)
+        if origin is not None and not ALL_REGIONS[origin].valid_in(year):
+            origin = None  # a parent older than the code of the family's home town
+        if origin is None and not local:
+            origin = self._origin_region(year)
+        region = origin or household.district.id_code(year)
         sequence = self._allocator.allocate(region, birth, male)
         while sequence is None:  # this day's numbers are all taken here: use the next day
             birth -= timedelta(days=1)
             sequence = self._allocator.allocate(region, birth, male)
-        ethnicity = rng.choices(_ETHNICITIES, weights=_ETHNICITY_WEIGHTS)[0]
+        ethnicity = _ETHNICITIES.pick(rng)
         if relation in ("子", "女") and household.husband is not None:
             ethnicity = household.husband.ethnicity
         if age >= 12 or not household.members:
@@ -307,22 +325,21 @@ class Population:
         household.members.append(person)
         return person
 
-    def _origin_region(self, age: float) -> str | None:
-        """A migrant's home region code (valid when their number was issued), or None."""
+    def _origin_region(self, year: int) -> str | None:
+        """A migrant's home region code (valid in the year of issue), or None for locals."""
         rng = self._rng
         if rng.random() >= 0.15:
             return None
-        year = issue_year(REFERENCE_DATE.year - int(age) - 1)
-        cached = self._migrant_cache.get(year)
-        if cached is None:
+        migrants = self._migrant_cache.get(year)
+        if migrants is None:
             valid = [
                 (region.code, weight)
                 for region, weight in zip(MIGRANT_REGIONS, MIGRANT_WEIGHTS, strict=True)
                 if region.valid_in(year)
             ]
-            cached = (tuple(code for code, _ in valid), tuple(weight for _, weight in valid))
-            self._migrant_cache[year] = cached
-        return rng.choices(cached[0], weights=cached[1])[0]
+            migrants = Weighted([code for code, _ in valid], [weight for _, weight in valid])
+            self._migrant_cache[year] = migrants
+        return migrants.pick(rng)
 
     # -- near-duplicates ----------------------------------------------------------------------
 
@@ -344,8 +361,9 @@ class Population:
         count = 1 if rng.random() < 0.5 else 2 if rng.random() < 0.7 else 3
         kinds: list[str] = []
         while len(kinds) < count:
-            kind = rng.choices(_DUPLICATE_CHANGES, weights=_DUPLICATE_WEIGHTS)[0]
-            if kind not in kinds:
+            kind = _DUPLICATE_CHANGES.pick(rng)
+            # A move to a new household replaces the address: never both.
+            if kind not in kinds and not {"address", "household"} <= {kind, *kinds}:
                 kinds.append(kind)
         changes: list[tuple[str, str, str]] = []
         for kind in kinds:
@@ -395,8 +413,9 @@ class Population:
         self._next_household += 1
         address = home_address(rng, district)
         row[1], row[2], row[9], row[10] = household_no, "户主", address.full, district.code
-        return [
+        changes = [
             ("household_no", original.household_no, household_no),
             ("household_address", original.address.full, address.full),
             ("district_code", original.address.district.code, district.code),
         ]
+        return [change for change in changes if change[1] != change[2]]

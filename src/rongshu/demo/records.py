@@ -27,8 +27,10 @@ Rows = list[list[object]]
 
 _REF_ORDINAL = REFERENCE_DATE.toordinal()
 _SCHOOL_YEAR_START = date(REFERENCE_DATE.year, 9, 1)
-_GRADES = ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级")
-_GRADES += ("七年级", "八年级", "九年级", "高一", "高二", "高三")
+_GRADES = (
+    *("一年级", "二年级", "三年级", "四年级", "五年级", "六年级"),
+    *("七年级", "八年级", "九年级", "高一", "高二", "高三"),
+)
 _SUBSIDY_MONTHS = tuple(f"{REFERENCE_DATE.year}{month:02d}" for month in (10, 11, 12))
 _BIRTH_LETTERS = {2019: "T", 2020: "U", 2021: "V", 2022: "W", 2023: "X", 2024: "Y"}
 _CAPITALS = (3, 10, 30, 50, 100, 100, 200, 300, 500, 500, 1000, 2000, 5000)
@@ -129,8 +131,12 @@ class ProviderRecords:
                     capital = float(rng.choice(_CAPITALS))
                 roll = rng.random()
                 closed_share = min(0.35, (REFERENCE_DATE.year - established.year) * 0.02)
-                status = "注销" if roll < closed_share else "吊销" if roll < closed_share + 0.04 else (
-                    "存续" if rng.random() < 0.93 else "在业"
+                status = (
+                    "注销"
+                    if roll < closed_share
+                    else "吊销"
+                    if roll < closed_share + 0.04
+                    else ("存续" if rng.random() < 0.93 else "在业")
                 )
                 address = (
                     household.address if kind_digit != "1" and rng.random() < 0.5 else None
@@ -254,7 +260,9 @@ class ProviderRecords:
                     start = _day_between(rng, first, max(_birthday(person, 45), first))
                     add(person, "退休", None, start)
                 else:
-                    start = _day_between(rng, max(_birthday(person, 18), date(2010, 1, 1)), REFERENCE_DATE)
+                    start = _day_between(
+                        rng, max(_birthday(person, 18), date(2010, 1, 1)), REFERENCE_DATE
+                    )
                     add(person, "城乡居民基本医疗保险", None, start)
                     if rng.random() < 0.5:
                         add(person, "城乡居民基本养老保险", None, start)
@@ -310,6 +318,8 @@ class ProviderRecords:
             if husband is None or wife is None or rng.random() >= 0.9:
                 continue
             legal = max(_birthday(husband, 22), _birthday(wife, 20))
+            if legal > REFERENCE_DATE - timedelta(days=3):
+                continue
             if household.children:
                 eldest = min(child.birth for child in household.children)
                 married = eldest - timedelta(days=rng.randrange(200, 1200))
@@ -351,7 +361,12 @@ class ProviderRecords:
             for person in household.members:
                 age = person.age_on(REFERENCE_DATE)
                 if age >= 80:
-                    pay(person, "高龄津贴", 100.0 if age < 90 else 300.0 if age < 100 else 1000.0, code)
+                    pay(
+                        person,
+                        "高龄津贴",
+                        100.0 if age < 90 else 300.0 if age < 100 else 1000.0,
+                        code,
+                    )
                 if len(household.members) == 1 and age >= 60 and rng.random() < 0.08:
                     pay(person, "特困人员救助供养金", 1_520.0, code)
                 if rng.random() < 0.008:
@@ -367,6 +382,8 @@ class ProviderRecords:
 
         def register(owner: Person, located: str, district: str, usage: str, area: float) -> None:
             first = max(_birthday(owner, 22), date(2016, 1, 1))
+            if first >= REFERENCE_DATE:
+                return
             registered = _day_between(rng, first, REFERENCE_DATE)
             number = self._next("property")
             unit = (
@@ -388,7 +405,8 @@ class ProviderRecords:
                 area = min(260.0, max(35.0, rng.gauss(95, 30)))
                 register(owner, household.address.located, code, "住宅", area)
                 if "号楼" in household.address.body and rng.random() < 0.2:
-                    space = f"{household.address.located}地下车位B{rng.randrange(1, 3)}-{rng.randrange(1, 400)}"
+                    level, bay = rng.randrange(1, 3), rng.randrange(1, 400)
+                    space = f"{household.address.located}地下车位B{level}-{bay}"
                     register(owner, space, code, "车位", rng.uniform(11.5, 16))
             if rng.random() < 0.06:
                 shop = business_address(rng, household.district)

@@ -329,6 +329,7 @@ WATER_LEVELS = TableSpec(
         _c("record_id", "记录编号", "integer", "key"),
         _c("station_code", "测站编码"),
         _c("station_name", "测站名称"),
+        _c("district_code", "区划代码", semantic="region"),
         _c("river", "河流名称"),
         _c("time", "观测时间", semantic="datetime"),
         _c("water_level_m", "水位(m)", "real", None, _READING, (-5, 200)),

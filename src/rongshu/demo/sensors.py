@@ -69,7 +69,9 @@ def iaqi(pollutant: str, value: float) -> int:
     for i in range(1, len(points)):
         if value <= points[i]:
             low, high = points[i - 1], points[i]
-            return math.ceil((_IAQI[i] - _IAQI[i - 1]) / (high - low) * (value - low) + _IAQI[i - 1])
+            return math.ceil(
+                (_IAQI[i] - _IAQI[i - 1]) / (high - low) * (value - low) + _IAQI[i - 1]
+            )
     return 500
 
 
@@ -153,7 +155,7 @@ _TIDE_HOURS = 12.42
 
 
 def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
-    """Hourly levels of every gauge, oldest first; floods come in the plum-rain and typhoon season."""
+    """Hourly levels of every gauge, oldest first; floods come with plum rains and typhoons."""
     layout = _Layout.plan(total, len(_GAUGES), timedelta(hours=1))
     gauges = list(_GAUGES)
     extra = 0
@@ -161,7 +163,9 @@ def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
         district = DISTRICTS[extra % len(DISTRICTS)]
         town = district.towns[(extra // len(DISTRICTS)) % len(district.towns)]
         base = rng.uniform(3, 40)
-        gauges.append((f"{town}{extra + 1}号", district.code, "闽江支流", base, base + 4, 0.0, 15.0))
+        gauges.append(
+            (f"{town}{extra + 1}号", district.code, "闽江支流", base, base + 4, 0.0, 15.0)
+        )
         extra += 1
     flood = [0.0] * len(gauges)
     rows: Rows = []
@@ -184,7 +188,7 @@ def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
                 discharge = round(flow * (1 + wet) * math.exp(flood[index] / 2), 1)
             written += 1
             rows.append([
-                written, f"3501SW{index + 1:04d}", name, river, stamp, round(level, 2),
+                written, f"3501SW{index + 1:04d}", name, code, river, stamp, round(level, 2),
                 warning, discharge,
             ])  # fmt: skip
             if len(rows) >= chunk:
@@ -244,7 +248,9 @@ def parking(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
     while len(lots) < layout.stations:
         district = DISTRICTS[extra % len(DISTRICTS)]
         road = district.roads[(extra // len(DISTRICTS)) % len(district.roads)]
-        lots.append((f"{road}{extra + 1}号路内停车泊位", district.code, rng.randrange(30, 200), "office"))
+        lots.append(
+            (f"{road}{extra + 1}号路内停车泊位", district.code, rng.randrange(30, 200), "office")
+        )
         extra += 1
     rows: Rows = []
     written = 0

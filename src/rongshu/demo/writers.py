@@ -137,13 +137,17 @@ class XlsxSink:
         if self._workbook is not None:
             self._workbook.close()
         number = len(self._paths) + 1
-        path = self._base if number == 1 else self._base.with_stem(f"{self._base.stem}_{number:03d}")
+        path = (
+            self._base if number == 1 else self._base.with_stem(f"{self._base.stem}_{number:03d}")
+        )
         self._paths.append(path)
         workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
         workbook.set_properties({"created": _PINNED_TIME, "author": CITY_NAME})
         sheet = workbook.add_worksheet(self._spec.title[:31])
         title = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
-        head = workbook.add_format({"bold": True, "align": "center", "border": 1, "bg_color": "#DDEBF7"})
+        head = workbook.add_format(
+            {"bold": True, "align": "center", "border": 1, "bg_color": "#DDEBF7"}
+        )
         self._date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         last = len(self._spec.columns) - 1
         for index, column in enumerate(self._spec.columns):
@@ -229,7 +233,7 @@ def _sa_type(spec: TableSpec, name: str, kind: str) -> Any:
     if kind == "integer":
         return sa.BigInteger()
     if kind == "real":
-        return sa.Float()
+        return sa.Double()
     return sa.String(64 if name == spec.key_column else 255)
 
 
@@ -244,9 +248,7 @@ def sql_table(spec: TableSpec, metadata: sa.MetaData) -> sa.Table:
         )
         for column in spec.columns
     ]
-    return sa.Table(
-        spec.sql_table, metadata, *columns, comment=spec.title, mysql_charset="utf8mb4"
-    )
+    return sa.Table(spec.sql_table, metadata, *columns, comment=spec.title, mysql_charset="utf8mb4")
 
 
 class SqlAlchemySink:

@@ -153,7 +153,10 @@ def test_group_commit_from_many_threads_keeps_one_chain(ledger_platform: Platfor
     lock = threading.Lock()
 
     def worker(n: int) -> None:
-        got = [ledger_platform.ledger.record(AuditRecord(actor=f"t{n}", action="call")) for _ in range(50)]
+        got = [
+            ledger_platform.ledger.record(AuditRecord(actor=f"t{n}", action="call"))
+            for _ in range(50)
+        ]
         with lock:
             seqs.extend(got)
 

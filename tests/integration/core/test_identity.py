@@ -47,7 +47,9 @@ def test_five_wrong_passwords_lock_the_account(platform: Platform, make_user: Ma
     with platform.db.session_scope() as session:
         outcomes = list(
             session.scalars(
-                select(AuditEntry.outcome).where(AuditEntry.action == "login").order_by(AuditEntry.seq)
+                select(AuditEntry.outcome)
+                .where(AuditEntry.action == "login")
+                .order_by(AuditEntry.seq)
             )
         )
     assert outcomes == ["failed"] * 4 + ["locked", "locked"]

@@ -48,7 +48,12 @@ SEPARATION_CASES = [
     (Role.SECURITY_ADMIN, "GET", "/api/v1/audit/entries", None),
     (Role.AUDITOR, "POST", "/api/v1/users", NEW_USER),
     (Role.AUDITOR, "PUT", "/api/v1/security/policy", POLICY_CHANGE),
-    (Role.AUDITOR, "POST", "/api/v1/departments", {"code": "X", "name": "X", "region_code": "350100"}),
+    (
+        Role.AUDITOR,
+        "POST",
+        "/api/v1/departments",
+        {"code": "X", "name": "X", "region_code": "350100"},
+    ),
 ]
 
 
@@ -97,7 +102,9 @@ def test_no_user_holds_two_separated_roles(
     assert_error(client.post("/api/v1/users", json=body, headers=headers), 409, "conflict")
     make_user("steward", Role.DATA_STEWARD)
     response = client.put(
-        "/api/v1/users/steward/roles", json={"roles": ["platform_admin", "auditor"]}, headers=headers
+        "/api/v1/users/steward/roles",
+        json={"roles": ["platform_admin", "auditor"]},
+        headers=headers,
     )
     assert "三员分立" in assert_error(response, 409, "conflict")["message"]
     # A steward may also approve: only the three officers are exclusive.
@@ -167,16 +174,29 @@ def test_wrong_method_and_invalid_body_use_the_same_shape(
     assert_error(client.patch("/api/v1/me"), 405, "method_not_allowed")
     headers = sign_in(platform, client, make_user("admin", Role.PLATFORM_ADMIN))
     body = assert_error(
-        client.post("/api/v1/departments", json={"code": "GA", "name": "公安", "region_code": "35"}, headers=headers),
+        client.post(
+            "/api/v1/departments",
+            json={"code": "GA", "name": "公安", "region_code": "35"},
+            headers=headers,
+        ),
         422,
         "validation_failed",
     )
     assert body["details"][0]["field"] == "region_code"
-    assert client.post(
-        "/api/v1/departments", json={"code": "GA", "name": "公安", "region_code": "350100"}, headers=headers
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/departments",
+            json={"code": "GA", "name": "公安", "region_code": "350100"},
+            headers=headers,
+        ).status_code
+        == 201
+    )
     assert_error(
-        client.post("/api/v1/departments", json={"code": "ga", "name": "公安", "region_code": "350100"}, headers=headers),
+        client.post(
+            "/api/v1/departments",
+            json={"code": "ga", "name": "公安", "region_code": "350100"},
+            headers=headers,
+        ),
         409,
         "conflict",
     )

@@ -16,7 +16,9 @@ def test_every_setting_is_described_and_documented() -> None:
     guide = DOCS.read_text(encoding="utf-8")
     for name, field in Settings.model_fields.items():
         assert field.description, f"{name} has no description"
-        assert f"RONGSHU_{name.upper()}" in guide, f"RONGSHU_{name.upper()} missing from {DOCS.name}"
+        assert f"RONGSHU_{name.upper()}" in guide, (
+            f"RONGSHU_{name.upper()} missing from {DOCS.name}"
+        )
 
 
 @pytest.mark.parametrize("environment", ["production", "test"])

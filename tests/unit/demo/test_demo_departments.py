@@ -1,0 +1,43 @@
+"""The departments of 榕城: one bureau, eleven providers, every table owned by one of them."""
+
+from __future__ import annotations
+
+from rongshu.core.identity.schemas import DepartmentCreate
+from rongshu.demo.departments import BUREAU, DEPARTMENT_BY_CODE, DEPARTMENTS, PROVIDERS
+from rongshu.demo.identifiers import uscc_is_valid
+from rongshu.demo.schema import TABLES
+
+
+def test_the_bureau_runs_the_platform_and_provides_nothing() -> None:
+    assert BUREAU.code == "DSJ" and BUREAU.name == "榕城市大数据管理局"
+    assert BUREAU.is_bureau and BUREAU.tables == ()
+    assert [d.code for d in DEPARTMENTS if d.is_bureau] == ["DSJ"]
+
+
+def test_about_a_dozen_providers_each_with_tables() -> None:
+    assert len(PROVIDERS) == 11
+    assert all(provider.tables for provider in PROVIDERS)
+    assert sorted(t for p in PROVIDERS for t in p.tables) == sorted(t.key for t in TABLES)
+
+
+def test_departments_are_valid_platform_departments() -> None:
+    for department in DEPARTMENTS:
+        created = DepartmentCreate(
+            code=department.code,
+            name=department.name,
+            region_code=department.region_code,
+            parent_code=department.parent_code,
+        )
+        assert created.region_code == "350100"
+        assert uscc_is_valid(department.credit_code)
+        assert department.credit_code.startswith("11350100")
+    assert len({d.credit_code for d in DEPARTMENTS}) == len(DEPARTMENTS)
+
+
+def test_every_table_belongs_to_a_provider() -> None:
+    for table in TABLES:
+        assert not DEPARTMENT_BY_CODE[table.department].is_bureau
+        assert table.key_column in table.column_names
+        assert len(set(table.column_names)) == len(table.column_names)
+        if table.groups:
+            assert sum(span for _, span in table.groups) == len(table.columns)
