@@ -10,7 +10,8 @@ For each engine it reports, in one run on the same machine:
 * ``baseline``: one INSERT + COMMIT per entry (what a naive ledger does), 2,000 entries;
 * ``group commit``: ``--entries`` appends from ``--threads`` caller threads through
   ``AuditLedger`` (SM3 chaining, SM2 checkpoints every 1,000 included), timed until all are durable;
-* ``verify``: ``verify_chain`` over everything written, entries/s.
+* ``verify``: ``verify_chain`` over everything written, entries/s, as ``rongshu audit verify``
+  runs it (one process per core on chains over 100,000 entries).
 
 The ratio group-commit / baseline is the figure to compare across machines.
 """
@@ -85,6 +86,11 @@ def run(label: str, settings: Settings, entries: int, threads: int) -> None:
             )
         naive = baseline(platform, 2_000)
         grouped = group_commit(platform, entries, threads)
+    finally:
+        platform.close()
+    # Verify as `rongshu audit verify` does: a fresh process state, no writer thread running.
+    platform = Platform.open(settings)
+    try:
         report = verify_chain(platform.db, platform.signing_key.public_key())
         if report.problem is not None:
             raise SystemExit(f"chain broken during the benchmark: {report.problem}")

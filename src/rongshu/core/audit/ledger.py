@@ -16,6 +16,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -110,11 +111,32 @@ def checkpoint_message(seq: int, hash_: str) -> bytes:
     return f"rongshu-audit-checkpoint:{seq}:{hash_}".encode()
 
 
-@dataclass(slots=True)
-class _Pending:
-    record: AuditRecord
-    ts: int
-    future: Future[int]
+class _Batch:
+    """Entries that will be committed together, and the one future they all wait on."""
+
+    __slots__ = ("future", "items")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[AuditRecord, int]] = []
+        self.future: Future[int] = Future()  # resolves to the batch's first sequence number
+
+
+class AuditTicket:
+    """A caller's claim on one appended entry: its sequence number once committed."""
+
+    __slots__ = ("_batch", "_index")
+
+    def __init__(self, batch: _Batch, index: int) -> None:
+        self._batch = batch
+        self._index = index
+
+    def result(self, timeout: float | None = None) -> int:
+        """Wait for the commit; returns the sequence number or raises the commit's error."""
+        return self._batch.future.result(timeout) + self._index
+
+    async def wait(self) -> int:
+        """Await the commit from async code."""
+        return await asyncio.wrap_future(self._batch.future) + self._index
 
 
 class AuditLedger:
@@ -137,7 +159,7 @@ class AuditLedger:
         self._checkpoint_every = checkpoint_every
         self._batch_max = batch_max
         self.on_commit = on_commit
-        self._pending: list[_Pending] = []
+        self._batches: deque[_Batch] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self._writing = False
@@ -145,20 +167,27 @@ class AuditLedger:
 
     # -- appending -------------------------------------------------------------------------
 
-    def append(self, record: AuditRecord) -> Future[int]:
-        """Queue ``record``; the future resolves to its sequence number once committed."""
-        future: Future[int] = Future()
+    def append(self, record: AuditRecord) -> AuditTicket:
+        """Queue ``record``; the ticket yields its sequence number once committed.
+
+        Callers share one future per batch, so appending costs a list append, not a lock and
+        a future of its own.
+        """
         with self._cond:
             if self._closed:
                 raise ConfigurationError("the audit ledger is closed")
-            self._pending.append(_Pending(record, now_us(), future))
+            batches = self._batches
+            if not batches or len(batches[-1].items) >= self._batch_max:
+                batches.append(_Batch())
+            batch = batches[-1]
+            batch.items.append((record, now_us()))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="rongshu-audit-writer", daemon=True
                 )
                 self._thread.start()
             self._cond.notify()
-        return future
+        return AuditTicket(batch, len(batch.items) - 1)
 
     def record(self, record: AuditRecord, *, timeout: float = 30.0) -> int:
         """Append and wait until the entry is committed; returns its sequence number."""
@@ -166,18 +195,18 @@ class AuditLedger:
 
     async def arecord(self, record: AuditRecord) -> int:
         """Append from async code and await the commit."""
-        return await asyncio.wrap_future(self.append(record))
+        return await self.append(record).wait()
 
     @property
     def queue_depth(self) -> int:
         """Entries waiting for the writer (a gauge for /metrics)."""
-        return len(self._pending)
+        return sum(len(batch.items) for batch in self._batches)
 
     def flush(self, *, timeout: float = 30.0) -> None:
         """Wait until every entry appended so far is committed (or has failed)."""
         with self._cond:
             if not self._cond.wait_for(
-                lambda: not self._pending and not self._writing, timeout=timeout
+                lambda: not self._batches and not self._writing, timeout=timeout
             ):
                 raise TimeoutError("audit entries were not committed in time")
 
@@ -195,29 +224,26 @@ class AuditLedger:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self._closed:
+                while not self._batches and not self._closed:
                     self._cond.wait()
-                if not self._pending and self._closed:
+                if not self._batches and self._closed:
                     return
-                batch = self._pending[: self._batch_max]
-                del self._pending[: self._batch_max]
+                batch = self._batches.popleft()
                 self._writing = True
             try:
-                first_seq = self._commit(batch)
-            except Exception as exc:  # the callers learn of it through their futures
-                log.exception("audit batch of %d entries failed", len(batch))
-                for item in batch:
-                    item.future.set_exception(exc)
+                first_seq = self._commit(batch.items)
+            except Exception as exc:  # the callers learn of it through their tickets
+                log.exception("audit batch of %d entries failed", len(batch.items))
+                batch.future.set_exception(exc)
             else:
-                for offset, item in enumerate(batch):
-                    item.future.set_result(first_seq + offset)
+                batch.future.set_result(first_seq)
                 if self.on_commit is not None:
-                    self.on_commit(len(batch))
+                    self.on_commit(len(batch.items))
             with self._cond:
                 self._writing = False
                 self._cond.notify_all()
 
-    def _commit(self, batch: Sequence[_Pending]) -> int:
+    def _commit(self, batch: Sequence[tuple[AuditRecord, int]]) -> int:
         with self._db.engine.begin() as conn:
             # Writing the head row first takes the write lock (SQLite) / row lock (PostgreSQL)
             # before we read it, so concurrent writers serialise on the chain head.
@@ -237,16 +263,15 @@ class AuditLedger:
         return int(first_seq)
 
     def _chain(
-        self, batch: Iterable[_Pending], first_seq: int, prev_hash: str
+        self, batch: Iterable[tuple[AuditRecord, int]], first_seq: int, prev_hash: str
     ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         rows: list[dict[str, object]] = []
         checkpoints: list[dict[str, object]] = []
         seq = first_seq
-        for item in batch:
-            r = item.record
+        for r, ts in batch:
             row: dict[str, object] = {
                 "seq": seq,
-                "ts": item.ts,
+                "ts": ts,
                 "actor": clean(r.actor)[:64],
                 "department": clean(r.department)[:32],
                 "app": clean(r.app)[:100],
@@ -289,4 +314,12 @@ def _insert_entries(conn: Connection, rows: list[dict[str, object]]) -> None:
             for row in rows:
                 copy.write_row(tuple(row[name] for name in _ENTRY_COLUMNS))
         return
-    conn.execute(insert(_entry), rows)
+    # Plain DB-API executemany with tuples: SQLAlchemy's per-row parameter handling would cost
+    # more than the hashing does.
+    placeholders = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(rows[0]))
+    statement = f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(statement, [tuple(row[name] for name in _ENTRY_COLUMNS) for row in rows])
+    finally:
+        cursor.close()

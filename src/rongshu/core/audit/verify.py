@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select
 
 from rongshu.core.audit.ledger import (
     FIELD_SEPARATOR,
@@ -28,7 +29,7 @@ from rongshu.core.crypto import SM2PublicKey, sm3
 from rongshu.core.db import Database
 
 #: Below this many entries one process is faster than starting workers.
-PARALLEL_THRESHOLD = 200_000
+PARALLEL_THRESHOLD = 100_000
 _COLUMNS = (
     "seq, ts, actor, department, app, action, object, purpose, outcome, row_count, "
     "request_id, prev_hash, hash"
@@ -102,7 +103,7 @@ def verify_chain(
     if len(ranges) == 1:
         results = [_verify_range(db.url, 1, top + 1, checkpoints, pem, db, progress)]
     else:
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(_start_method())
         with ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
             futures = [
                 pool.submit(
@@ -124,6 +125,13 @@ def verify_chain(
     report.unsigned_tail = report.last_seq - last_checkpoint
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _start_method() -> str:
+    """Fork when this process runs no other thread (fast, nothing to re-import), else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _split(top: int, workers: int, threshold: int) -> list[tuple[int, int]]:
@@ -164,29 +172,44 @@ def _verify_range(
     database = db or Database(url)
     try:
         with database.engine.connect() as conn:
-            result = conn.execution_options(stream_results=True).execute(
-                text(
-                    f"SELECT {_COLUMNS} FROM audit_entry "  # noqa: S608 (constant columns)
-                    "WHERE seq >= :low AND seq < :high ORDER BY seq"
-                ),
-                {"low": low, "high": high},
-            )
+            cursor = _entry_cursor(conn, low, high)
             try:
                 walk = _RangeWalk(low, checkpoints, SM2PublicKey.from_pem(public_pem))
-                for rows in result.partitions(20_000):
+                while rows := cursor.fetchmany(20_000):
                     problem = walk.check(rows)
                     if problem is not None:
                         return walk.result(problem)
                     if progress is not None:
                         progress(walk.expected - 1)
             finally:
-                result.close()
+                cursor.close()
     finally:
         if db is None:
             database.dispose()
     if walk.expected < high:  # the head or a checkpoint names entries that are not there
         return walk.result(_gap(walk.expected, high))
     return walk.result(None)
+
+
+def _entry_cursor(conn: Connection, low: int, high: int) -> Any:
+    """A DB-API cursor over entries low <= seq < high, in order.
+
+    Plain DB-API rows are a third cheaper than SQLAlchemy rows at this volume. On PostgreSQL the
+    cursor is a server-side (named) one, so memory stays flat however long the chain is.
+    """
+    raw = conn.connection.dbapi_connection
+    assert raw is not None  # noqa: S101 (a checked-out connection always has one)
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    if conn.dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"rongshu_audit_verify_{low}")
+    else:
+        cursor = raw.cursor()
+    cursor.execute(
+        f"SELECT {_COLUMNS} FROM audit_entry "  # noqa: S608 (constant columns)
+        f"WHERE seq >= {placeholder} AND seq < {placeholder} ORDER BY seq",
+        (low, high),
+    )
+    return cursor
 
 
 class _RangeWalk:
