@@ -145,6 +145,34 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command("settings")
+def show_settings(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Print every setting in force, where it can be set, and what it means (secrets hidden)."""
+    settings = cli_settings(data_dir)
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "********" if name == "secret_key" else getattr(value, "value", value)
+        rows.append(
+            (
+                f"RONGSHU_{name.upper()}",
+                "" if shown is None else str(shown),
+                field.description or "",
+            )
+        )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {variable: value for variable, value, _ in rows}, ensure_ascii=False, indent=2
+            )
+        )
+        return
+    table = Table("variable", "value", "meaning")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 @app.command()
 def init(data_dir: DataDirOpt = None) -> None:
     """Create the data directory, the metadata schema and the platform signing key."""
