@@ -77,10 +77,13 @@ def navigation(actor: Actor | None, lang: str, path: str) -> list[NavItem]:
 
 
 def page_language(request: Request) -> str:
+    """The visitor's chosen language, else the platform's (Chinese by default).
+
+    The browser's Accept-Language is deliberately not consulted: a government portal speaks
+    its own language first, and the switch on every page is one click away.
+    """
     default = request.app.state.platform.settings.language.value
-    return negotiate(
-        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), default
-    )
+    return negotiate(request.cookies.get(LANG_COOKIE), None, default)
 
 
 def _local_time(value: datetime | None) -> str:

@@ -96,3 +96,8 @@ def test_pages_answer_404_as_a_page_for_browsers(client: TestClient) -> None:
     response = client.get("/no/such/page", headers={"Accept": "text/html"})
     assert response.status_code == 404 and "<html" in response.text
     assert response.headers["x-request-id"] in response.text
+
+
+def test_pages_are_chinese_by_default_whatever_the_browser_says(client: TestClient) -> None:
+    page = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="zh-CN"' in page.text
