@@ -24,9 +24,11 @@ def open_platform(data_dir: Path, database_url: str | None = None, **overrides: 
     return Platform.open(settings, upgrade=True)
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    opened = open_platform(tmp_path / "data")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
+    """An open platform on SQLite, and again on PostgreSQL: one test body, both engines."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    opened = open_platform(tmp_path / "data", url)
     yield opened
     opened.close()
 
