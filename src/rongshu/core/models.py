@@ -3,10 +3,11 @@
 Each area's ``models`` module is listed here once; the import is what registers its tables.
 """
 
+from rongshu.catalog import models as catalog_models
 from rongshu.core.audit import models as audit_models
 from rongshu.core.db import Base
 from rongshu.core.identity import models as identity_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "identity_models", "metadata"]
+__all__ = ["audit_models", "catalog_models", "identity_models", "metadata"]

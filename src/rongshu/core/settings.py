@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     language: Language = Field(
         Language.ZH_CN, description="Default language of web pages (zh-CN or en)."
     )
+    bureau_department: str = Field(
+        "DSJ",
+        description=(
+            "Code of the big-data bureau's department; its approvers review catalog submissions."
+        ),
+    )
     host: str = Field("127.0.0.1", description="Address `rongshu serve` listens on.")
     port: int = Field(8000, description="Port `rongshu serve` listens on.")
     public_url: str | None = Field(
