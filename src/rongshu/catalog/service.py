@@ -123,6 +123,8 @@ def update_resource(
         )
     validate(session, spec)
     before = ResourceSpec.model_validate(row.spec)
+    if spec.publish_date is None and before.publish_date is not None:
+        spec = spec.model_copy(update={"publish_date": before.publish_date})  # first publication
     changes = diff_specs(before, spec)
     if not changes:
         return resource_public(row, spec)
@@ -170,13 +172,13 @@ def review(
         return resource_public(row, spec)
     previous = _published_spec(session, row)
     row.version += 1
+    spec_out = spec.model_copy(update={"publish_date": spec.publish_date or utcnow().date()})
+    row.spec = spec_out.model_dump(mode="json")
     session.add(
         CatalogVersion(
             resource_id=row.id, version=row.version, spec=row.spec, published_by=ctx.actor.name
         )
     )
-    spec_out = spec.model_copy(update={"publish_date": spec.publish_date or utcnow().date()})
-    row.spec = spec_out.model_dump(mode="json")
     _transition(
         session,
         row,
