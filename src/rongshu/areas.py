@@ -1,6 +1,6 @@
-"""Where areas plug their background jobs in: importing a module registers its jobs.
+"""Where areas plug in: importing a module registers its background jobs or demo steps.
 
-Later areas (catalog, ingest, quality, ...) add their ``jobs`` module here.
+Later areas (catalog, ingest, quality, ...) add their ``jobs`` and ``demo`` modules here.
 """
 
 from __future__ import annotations
@@ -16,4 +16,14 @@ JOB_MODULES: tuple[str, ...] = (
 def load_jobs() -> None:
     """Import every area's jobs module so its definitions are in the registry."""
     for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+#: Modules that register ``rongshu demo`` steps (``rongshu.demo.steps.demo_step``).
+DEMO_MODULES: tuple[str, ...] = ("rongshu.catalog.demo",)
+
+
+def load_demo_steps() -> None:
+    """Import every area's demo module so its steps are in ``DEMO_STEPS``."""
+    for module in DEMO_MODULES:
         importlib.import_module(module)

@@ -6,40 +6,42 @@ Commands are thin: they open the platform, call services, and print tables (or J
 
 from __future__ import annotations
 
-import getpass
 import json
 import secrets
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from rongshu import __version__
+from rongshu.catalog import cli as catalog_cli
 from rongshu.core.audit.service import report_public
 from rongshu.core.audit.verify import verify_chain
-from rongshu.core.errors import RongshuError
+from rongshu.core.commands import (
+    DataDirOpt,
+    JsonOpt,
+    cli_actor,
+    cli_settings,
+    console,
+    emit,
+    err_console,
+    opened,
+    run,
+    validated,
+)
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import (
-    Actor,
     AppCreate,
     DepartmentCreate,
     SecurityPolicy,
     UserCreate,
 )
 from rongshu.core.platform import Platform
-from rongshu.core.settings import Settings, load_settings
+from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
-
-console = Console()
-err_console = Console(stderr=True)
-T = TypeVar("T")
 
 app = typer.Typer(
     name="rongshu",
@@ -57,84 +59,7 @@ app.add_typer(dept_app, name="dept")
 app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
 app.add_typer(audit_app, name="audit")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (default RONGSHU_DATA_DIR).")
-]
-
-
-def cli_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment, with command-line overrides."""
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_settings(**overrides)
-    except ValidationError as exc:
-        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        err_console.print(f"[red]settings error:[/red] {messages}")
-        raise typer.Exit(6) from None
-
-
-@contextmanager
-def opened(data_dir: Path | None = None, *, upgrade: bool = True) -> Iterator[Platform]:
-    platform = Platform.open(cli_settings(data_dir), upgrade=upgrade)
-    try:
-        yield platform
-    finally:
-        platform.close()
-
-
-def cli_actor() -> Actor:
-    """Commands run on the server by its operator act as the platform itself, named."""
-    return Actor(kind="system", name=f"cli:{getpass.getuser()}"[:64])
-
-
-def run(action: Callable[[], T]) -> T:
-    """Run a service call; a domain error prints one line and exits with its code."""
-    try:
-        return action()
-    except RongshuError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
-        for detail in exc.details:
-            err_console.print(f"  - {detail}")
-        raise typer.Exit(exc.exit_code) from None
-
-
-def emit(rows: Sequence[BaseModel] | BaseModel, *, as_json: bool, columns: Sequence[str]) -> None:
-    """Print a model or list of models as a table, or as JSON."""
-    items = [rows] if isinstance(rows, BaseModel) else list(rows)
-    if as_json:
-        data = [item.model_dump(mode="json") for item in items]
-        typer.echo(
-            json.dumps(
-                data if not isinstance(rows, BaseModel) else data[0], ensure_ascii=False, indent=2
-            )
-        )
-        return
-    table = Table(*columns)
-    for item in items:
-        dumped = item.model_dump(mode="json")
-        table.add_row(*(_cell(dumped.get(column)) for column in columns))
-    console.print(table)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def _validated(model: type[T], **data: Any) -> T:
-    try:
-        return model(**data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            err_console.print(f"[red]invalid {field}:[/red] {message}")
-        raise typer.Exit(2) from None
-
+app.add_typer(catalog_cli.app, name="catalog")
 
 # -- setup and serving ---------------------------------------------------------------------
 
@@ -240,9 +165,7 @@ def dept_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a department."""
-    data = _validated(
-        DepartmentCreate, code=code, name=name, region_code=region, parent_code=parent
-    )
+    data = validated(DepartmentCreate, code=code, name=name, region_code=region, parent_code=parent)
     with opened(data_dir) as platform, platform.db.session_scope() as session:
         created = run(
             lambda: identity.create_department(
@@ -285,7 +208,7 @@ def user_create(
     """Create a user. 三员分立: admin, security admin and auditor roles never combine."""
     generated = password is None
     secret = password or secrets.token_urlsafe(12)
-    data = _validated(
+    data = validated(
         UserCreate,
         username=username,
         display_name=display_name,
@@ -346,7 +269,7 @@ def app_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Register an app and issue its first API key (printed once)."""
-    data = _validated(AppCreate, name=name, department_code=department, description=description)
+    data = validated(AppCreate, name=name, department_code=department, description=description)
     with opened(data_dir) as platform:
         with platform.db.session_scope() as session:
             created = run(
@@ -519,8 +442,11 @@ def demo(
     """Set up 榕城: departments, one account per role, the city's source systems, then serve."""
     if ctx.invoked_subcommand is not None:
         return
+    from rongshu.areas import load_demo_steps
     from rongshu.demo.bootstrap import bootstrap, existing_city
     from rongshu.demo.steps import DEMO_STEPS
+
+    load_demo_steps()
 
     settings = cli_settings(data_dir)
     city_dir = settings.data_dir / "demo"

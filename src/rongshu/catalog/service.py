@@ -288,13 +288,17 @@ def resource_public(row: CatalogResource, spec: ResourceSpec | None = None) -> R
     )
 
 
+def _sees_working_copy(actor: Actor | None, row: CatalogResource) -> bool:
+    return actor is not None and (
+        actor.kind == "system"
+        or (actor.can(Permission.STEWARD_DATA) and actor.department == row.department.code)
+    )
+
+
 def get_resource(session: Session, *, code: str, actor: Actor | None) -> ResourcePublic:
     """A resource as ``actor`` may see it; None is the public. Unknown and hidden look alike."""
     row = _resource(session, code)
-    if actor is not None and (
-        actor.kind == "system"
-        or (actor.can(Permission.STEWARD_DATA) and actor.department == row.department.code)
-    ):
+    if _sees_working_copy(actor, row):
         return resource_public(row)
     published = _published_spec(session, row)
     if published is None or row.status == ResourceStatus.RETIRED.value:
@@ -306,15 +310,30 @@ def get_resource(session: Session, *, code: str, actor: Actor | None) -> Resourc
     return view.model_copy(update={"status": ResourceStatus.PUBLISHED})
 
 
+#: Steps that end in what everyone may see; later steps concern an unpublished working copy.
+PUBLIC_STEPS = ("publish", "retire")
+
+
 def history(session: Session, *, code: str, actor: Actor | None) -> list[ResourceEventPublic]:
-    """Every step of a resource's life, newest first (visible to whoever may see it)."""
+    """A resource's steps, newest first.
+
+    The department's stewards see every step; everyone else sees the history up to the latest
+    publication or retirement, since later changes (and their reasons) are not published yet.
+    """
     row = _resource(session, code)
     get_resource(session, code=code, actor=actor)  # same visibility as the resource
-    events = session.scalars(
-        select(CatalogEvent)
-        .where(CatalogEvent.resource_id == row.id)
-        .order_by(CatalogEvent.id.desc())
+    events = list(
+        session.scalars(
+            select(CatalogEvent)
+            .where(CatalogEvent.resource_id == row.id)
+            .order_by(CatalogEvent.id.desc())
+        )
     )
+    if not _sees_working_copy(actor, row):
+        first_public = next(
+            (i for i, e in enumerate(events) if e.action in PUBLIC_STEPS), len(events)
+        )
+        events = events[first_public:]
     return [
         ResourceEventPublic(
             at=e.at,
@@ -373,14 +392,24 @@ def published_resources(session: Session, *, open_only: bool = False) -> list[Re
     return result
 
 
+def published_spec(session: Session, code: str) -> tuple[int, ResourceSpec] | None:
+    """The latest published version number of resource ``code`` and its declaration, if any."""
+    found = _latest_version(session, _resource(session, code))
+    return (found.version, ResourceSpec.model_validate(found.spec)) if found else None
+
+
 def _published_spec(session: Session, row: CatalogResource) -> ResourceSpec | None:
-    version = session.scalar(
+    found = _latest_version(session, row)
+    return ResourceSpec.model_validate(found.spec) if found else None
+
+
+def _latest_version(session: Session, row: CatalogResource) -> CatalogVersion | None:
+    return session.scalar(
         select(CatalogVersion)
         .where(CatalogVersion.resource_id == row.id)
         .order_by(CatalogVersion.version.desc())
         .limit(1)
     )
-    return ResourceSpec.model_validate(version.spec) if version else None
 
 
 def _resource(session: Session, code: str) -> CatalogResource:

@@ -4,6 +4,7 @@ Layout under ``out_dir``::
 
     sources/sources.db                          SQLite: the database-backed departments
     sources/<dept>/<table>.csv|xlsx|ndjson|json file-backed departments
+    catalog/榕城市政务数据资源目录.xlsx          the departments' data-resource catalog (Excel)
     ground_truth/manifest.json                  what was written, and defect counts by kind
     ground_truth/defects.csv                    every injected defect with its original value
     ground_truth/duplicates.csv                 every near-duplicate person and what differs
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from rongshu.core.errors import ValidationFailed
+from rongshu.demo.catalog_sheet import CATALOG_FILE, write_catalog
 from rongshu.demo.defects import DESCRIPTIONS, RATES, DefectInjector, DefectLog
 from rongshu.demo.departments import DEPARTMENT_BY_CODE
 from rongshu.demo.identifiers import IdSequenceAllocator
@@ -113,6 +115,9 @@ class CityManifest(BaseModel):
     rows: int = Field(description="Rows of the household registry (residents and duplicates).")
     reference_date: date
     database_path: str
+    catalog_path: str = Field(
+        CATALOG_FILE, description="The departments' catalog workbook (one row per field)."
+    )
     defects_path: str = "ground_truth/defects.csv"
     duplicates_path: str = "ground_truth/duplicates.csv"
     databases: list[str] = Field(description="External databases written to (no passwords).")
@@ -143,7 +148,7 @@ def _clear_previous(out_dir: Path) -> None:
     """Remove files an earlier run wrote (only ours), so a rerun starts clean."""
     sources = out_dir / "sources"
     database = out_dir / DATABASE_FILE
-    stale = [database, database.with_name(database.name + "-journal")]
+    stale = [database, database.with_name(database.name + "-journal"), out_dir / CATALOG_FILE]
     for spec in TABLES:
         path = _file_path(sources, spec)
         stale.append(path)
@@ -288,6 +293,7 @@ def generate_city(
         for key, table_sinks in sinks.items():
             paths[key] = [path for sink in table_sinks for path in sink.close()]
         database.commit()
+    write_catalog(out_dir)
 
     manifest = CityManifest(
         seed=seed,

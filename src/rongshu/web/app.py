@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from rongshu import __version__
+from rongshu.catalog import api as catalog_api
+from rongshu.catalog import pages as catalog_pages
 from rongshu.core.audit import api as audit_api
 from rongshu.core.audit import pages as audit_pages
 from rongshu.core.identity import api as identity_api
@@ -26,9 +28,15 @@ log = logging.getLogger("rongshu.web")
 API_PREFIX = "/api/v1"
 
 #: Every area's JSON router, mounted under /api/v1. Later areas append theirs here.
-API_ROUTERS: list[APIRouter] = [identity_api.router, audit_api.router, system.api]
+API_ROUTERS: list[APIRouter] = [
+    identity_api.router,
+    audit_api.router,
+    system.api,
+    catalog_api.router,
+    catalog_api.public_router,
+]
 #: Every area's page router.
-PAGE_ROUTERS: list[APIRouter] = [pages.router, audit_pages.router]
+PAGE_ROUTERS: list[APIRouter] = [pages.router, audit_pages.router, catalog_pages.router]
 
 
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:

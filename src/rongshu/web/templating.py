@@ -49,6 +49,20 @@ class NavItem:
 
 
 _NAV: list[NavSlot] = []
+#: Where templates are found: the shell's folder first, then each area's (``register_templates``).
+_TEMPLATE_DIRS: list[Path] = [TEMPLATES_DIR]
+
+
+def register_templates(directory: Path) -> None:
+    """Let pages render templates from an area's folder (idempotent).
+
+    Areas keep their templates in a sub-folder named after the area (``catalog/...``), so names
+    never clash; the shell's folder is searched first, so an area cannot replace a shell page.
+    """
+    if directory in _TEMPLATE_DIRS:
+        return
+    _TEMPLATE_DIRS.append(directory)
+    environment.cache_clear()  # the next render builds a loader that knows the new folder
 
 
 def register_nav(key: str, url: str, *, permission: Permission | None, order: int) -> None:
@@ -99,7 +113,7 @@ def _number(value: int | float) -> str:
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(list(_TEMPLATE_DIRS)),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -111,7 +111,7 @@ def test_lifecycle_with_a_returned_submission(
             fields=[
                 *spec().fields,
                 FieldSpec(name="户籍地址", data_type=FieldType.STRING, is_personal=True),
-            ]
+            ],
         )
         service.update_resource(
             session, code=draft.code, spec=changed, reason="增加户籍地址", ctx=steward
@@ -121,6 +121,11 @@ def test_lifecycle_with_a_returned_submission(
         )
         assert [f.name for f in seen_by_others.fields] == ["公民身份号码", "姓名"]
         assert seen_by_others.status is ResourceStatus.PUBLISHED
+        # Readers outside GA see the history only up to the publication, not the pending change.
+        outside = service.history(session, code=draft.code, actor=people["developer"].actor)
+        assert outside[0].action == "publish"
+        inside = service.history(session, code=draft.code, actor=steward.actor)
+        assert (inside[0].action, inside[0].reason) == ("update", "增加户籍地址")
         own = service.get_resource(session, code=draft.code, actor=steward.actor)
         assert own.status is ResourceStatus.DRAFT and len(own.fields) == 3
         service.submit(session, code=draft.code, reason="", ctx=steward)

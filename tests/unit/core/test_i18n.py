@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import rongshu
+import rongshu.web.app  # noqa: F401  (areas register their messages when their pages load)
 from rongshu.core import i18n
 from rongshu.core.errors import Conflict, RongshuError, ValidationFailed
 from rongshu.core.i18n import MESSAGES, SUPPORTED_LANGUAGES, negotiate, register_messages, translate

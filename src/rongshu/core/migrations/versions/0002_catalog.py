@@ -100,16 +100,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("catalog_version", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_catalog_version_resource_id"))
-
+    # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key uses).
     op.drop_table("catalog_version")
-    with op.batch_alter_table("catalog_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_catalog_event_resource_id"))
-
     op.drop_table("catalog_event")
-    with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
-        batch_op.drop_index("ix_catalog_resource_status")
-        batch_op.drop_index("ix_catalog_resource_department_status")
-
     op.drop_table("catalog_resource")
