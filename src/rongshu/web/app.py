@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rongshu import __version__
 from rongshu.catalog import api as catalog_api
+from rongshu.catalog import overview as catalog_overview
 from rongshu.catalog import pages as catalog_pages
 from rongshu.core.audit import api as audit_api
 from rongshu.core.audit import pages as audit_pages
@@ -36,7 +37,12 @@ API_ROUTERS: list[APIRouter] = [
     catalog_api.public_router,
 ]
 #: Every area's page router.
-PAGE_ROUTERS: list[APIRouter] = [pages.router, audit_pages.router, catalog_pages.router]
+PAGE_ROUTERS: list[APIRouter] = [
+    pages.router,
+    audit_pages.router,
+    catalog_overview.router,  # before catalog_pages, whose /console/catalog/{code} would match
+    catalog_pages.router,
+]
 
 
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:

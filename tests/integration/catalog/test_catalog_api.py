@@ -72,6 +72,14 @@ def test_resource_history_and_statistics(
     assert abs(sum(s["ratio"] for s in stats["share_types"]) - 1) < 0.001
 
 
+def test_statistics_page(demo_catalog: Platform, client: TestClient, make_user: MakeUser) -> None:
+    sign_in(demo_catalog, client, make_user("viewer", Role.DEVELOPER, department="RS"))
+    page = client.get("/console/catalog/statistics")
+    assert page.status_code == 200
+    assert 'data-testid="stats-resources">40<' in page.text
+    assert "榕城市公安局" in page.text and "有条件共享" in page.text
+
+
 @pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated")
 def test_dcat_export_names_every_published_resource(
     demo_catalog: Platform, client: TestClient, make_user: MakeUser
