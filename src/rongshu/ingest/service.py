@@ -1,0 +1,274 @@
+"""Sources and load records: attach a source to a resource, keep its credentials encrypted,
+record every load, and add up the volume aggregated per department and day.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rongshu.catalog import service as catalog
+from rongshu.core.audit.ledger import AuditLedger
+from rongshu.core.audit.service import audit_on_commit
+from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3
+from rongshu.core.db import utcnow
+from rongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from rongshu.core.identity.roles import Permission
+from rongshu.core.identity.schemas import Actor
+from rongshu.ingest.models import IngestLoad, IngestSource
+from rongshu.ingest.schemas import (
+    DEFAULT_SCHEDULES,
+    SECRET_OPTIONS,
+    LoadMode,
+    LoadPublic,
+    LoadStatus,
+    SourceCreate,
+    SourcePublic,
+    VolumeRow,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_crypto = LocalCryptoProvider()
+
+
+def secret_key(installation_secret: bytes) -> bytes:
+    """The SM4 key that encrypts source credentials, derived from the installation secret."""
+    return hmac_sm3(installation_secret, b"rongshu:ingest:source-credentials")[:16]
+
+
+def _bound_to(resource_code: str, name: str) -> bytes:
+    # Associated data: a ciphertext copied to another source does not decrypt there.
+    return f"ingest_source:{resource_code}:{name}".encode()
+
+
+def create_source(
+    session: Session, *, data: SourceCreate, actor: Actor, ledger: AuditLedger, secret: bytes
+) -> SourcePublic:
+    """Attach a source to a resource of the steward's own department."""
+    resource = catalog.get_resource(session, code=data.resource_code, actor=actor)
+    if not (
+        actor.kind == "system"
+        or (actor.can(Permission.STEWARD_DATA) and actor.department == resource.department_code)
+    ):
+        ledger.append(
+            actor.audit("ingest.source_create", f"resource:{data.resource_code}", outcome="denied")
+        )
+        raise PermissionDenied(
+            f"only data stewards of {resource.department_code} attach its sources"
+        )
+    _check_mode(data, {f.english_name for f in resource.fields})
+    public, hidden = split_options(data.kind, data.options)
+    row = IngestSource(
+        resource_code=data.resource_code,
+        department_code=resource.department_code,
+        name=data.name,
+        kind=data.kind,
+        options=public,
+        secret=_encrypt(secret, data.resource_code, data.name, hidden) if hidden else None,
+        mapping=data.mapping,
+        mode=data.mode.value,
+        watermark_column=data.watermark_column,
+        key_fields=data.key_fields,
+        schedule=data.schedule or DEFAULT_SCHEDULES[resource.update_cycle],
+        created_by=actor.name,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{data.resource_code} already has a source named {data.name}") from None
+    audit_on_commit(
+        session,
+        ledger,
+        actor.audit("ingest.source_create", f"source:{data.resource_code}/{data.name}"),
+    )
+    return source_public(row)
+
+
+def _check_mode(data: SourceCreate, fields: set[str]) -> None:
+    problems = []
+    if data.mode is LoadMode.INCREMENTAL and not data.watermark_column:
+        problems.append(
+            {"field": "watermark_column", "reason": "incremental loads need a watermark column"}
+        )
+    if data.mode is LoadMode.UPSERT and not data.key_fields:
+        problems.append(
+            {"field": "key_fields", "reason": "upserts need the key fields to merge on"}
+        )
+    unknown = [k for k in data.key_fields if k not in fields]
+    if unknown:
+        problems.append(
+            {"field": "key_fields", "reason": f"not fields of the resource: {', '.join(unknown)}"}
+        )
+    if problems:
+        raise ValidationFailed("the source's load settings are incomplete", details=problems)
+
+
+def split_options(kind: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Options as (shown, encrypted): credentials-bearing options of the kind go encrypted."""
+    secret_names = SECRET_OPTIONS.get(kind, ())
+    shown = {k: v for k, v in options.items() if k not in secret_names}
+    hidden = {k: v for k, v in options.items() if k in secret_names}
+    return shown, hidden
+
+
+def _encrypt(secret: bytes, resource_code: str, name: str, values: dict[str, Any]) -> bytes:
+    plaintext = json.dumps(values, ensure_ascii=False).encode()
+    return _crypto.sm4_gcm_encrypt(
+        secret_key(secret), plaintext, associated_data=_bound_to(resource_code, name)
+    )
+
+
+def connector_options(row: IngestSource, *, secret: bytes) -> dict[str, Any]:
+    """Every option of a source, credentials decrypted (for the load runner only)."""
+    options = dict(row.options)
+    if row.secret:
+        plaintext = _crypto.sm4_gcm_decrypt(
+            secret_key(secret), row.secret, associated_data=_bound_to(row.resource_code, row.name)
+        )
+        options.update(json.loads(plaintext))
+    return options
+
+
+def source_public(row: IngestSource) -> SourcePublic:
+    return SourcePublic(
+        id=row.id,
+        resource_code=row.resource_code,
+        department_code=row.department_code,
+        name=row.name,
+        kind=row.kind,
+        options=row.options,
+        secret_options=sorted(SECRET_OPTIONS.get(row.kind, ())) if row.secret else [],
+        mapping=row.mapping,
+        mode=LoadMode(row.mode),
+        watermark_column=row.watermark_column,
+        last_watermark=row.last_watermark,
+        key_fields=row.key_fields,
+        schedule=row.schedule,
+        enabled=row.enabled,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def get_source(session: Session, *, resource_code: str, name: str) -> IngestSource:
+    row = session.scalar(
+        select(IngestSource).where(
+            IngestSource.resource_code == resource_code, IngestSource.name == name
+        )
+    )
+    if row is None:
+        raise NotFound(f"{resource_code} has no source named {name}")
+    return row
+
+
+def list_sources(session: Session, *, department: str | None = None) -> list[SourcePublic]:
+    query = select(IngestSource).order_by(IngestSource.resource_code, IngestSource.name)
+    if department:
+        query = query.where(IngestSource.department_code == department)
+    return [source_public(row) for row in session.scalars(query)]
+
+
+# -- load records --------------------------------------------------------------------------
+
+
+def start_load(session: Session, *, source: IngestSource, triggered_by: str) -> IngestLoad:
+    """Record that a load began (committed by the caller before the work starts)."""
+    load = IngestLoad(
+        source_id=source.id,
+        resource_code=source.resource_code,
+        department_code=source.department_code,
+        status=LoadStatus.RUNNING.value,
+        triggered_by=triggered_by,
+    )
+    session.add(load)
+    session.flush()
+    return load
+
+
+def finish_load(
+    session: Session,
+    *,
+    load_id: int,
+    status: LoadStatus,
+    rows_read: int = 0,
+    rows_written: int = 0,
+    rows_rejected: int = 0,
+    bytes_read: int = 0,
+    fingerprint: str = "",
+    version: int | None = None,
+    error: str = "",
+) -> LoadPublic:
+    load = session.get(IngestLoad, load_id)
+    if load is None:
+        raise NotFound(f"no load {load_id}")
+    load.status = status.value
+    load.finished_at = utcnow()
+    load.rows_read, load.rows_written, load.rows_rejected = rows_read, rows_written, rows_rejected
+    load.bytes_read, load.fingerprint, load.version, load.error = (
+        bytes_read,
+        fingerprint,
+        version,
+        error[:4000],
+    )
+    session.flush()
+    return load_public(load)
+
+
+def load_public(load: IngestLoad) -> LoadPublic:
+    seconds = (load.finished_at - load.started_at).total_seconds() if load.finished_at else None
+    return LoadPublic(
+        id=load.id,
+        source_id=load.source_id,
+        resource_code=load.resource_code,
+        department_code=load.department_code,
+        status=LoadStatus(load.status),
+        started_at=load.started_at,
+        finished_at=load.finished_at,
+        seconds=seconds,
+        rows_read=load.rows_read,
+        rows_written=load.rows_written,
+        rows_rejected=load.rows_rejected,
+        bytes_read=load.bytes_read,
+        fingerprint=load.fingerprint,
+        version=load.version,
+        error=load.error,
+        triggered_by=load.triggered_by,
+    )
+
+
+def volumes(session: Session, *, days: int = 30, today: date | None = None) -> list[VolumeRow]:
+    """Rows aggregated per department per Beijing-time day over the last ``days`` days."""
+    today = today or datetime.now(SHANGHAI).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=SHANGHAI).astimezone(UTC)
+    loads = session.scalars(
+        select(IngestLoad).where(
+            IngestLoad.started_at >= since, IngestLoad.status == LoadStatus.SUCCEEDED.value
+        )
+    )
+    totals: dict[tuple[date, str], VolumeRow] = {}
+    for load in loads:
+        day = load.started_at.astimezone(SHANGHAI).date()
+        row = totals.setdefault(
+            (day, load.department_code),
+            VolumeRow(
+                day=day,
+                department_code=load.department_code,
+                loads=0,
+                rows_written=0,
+                rows_rejected=0,
+                bytes_read=0,
+            ),
+        )
+        row.loads += 1
+        row.rows_written += load.rows_written
+        row.rows_rejected += load.rows_rejected
+        row.bytes_read += load.bytes_read
+    return sorted(totals.values(), key=lambda r: (r.day, r.department_code))
