@@ -1,0 +1,50 @@
+"""The interface every lake engine implements (DuckDB embedded now, Spark for scale later).
+
+Callers register lake tables (at a version) under aliases and run SQL written with the engine's
+``dialect``; they never import an engine's own library. ``DuckDBEngine`` in ``duckdb_engine`` is
+the default; a Spark engine is one more module that implements this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+
+import pyarrow as pa
+
+from rongshu.lake.dialect import SqlDialect
+
+if TYPE_CHECKING:
+    from rongshu.lake.tables import LakeTable
+
+#: Positional parameters for ``?`` placeholders, or named ones for ``dialect.param(name)``.
+Params: TypeAlias = Sequence[object] | Mapping[str, object]
+
+
+@runtime_checkable
+class LakeEngine(Protocol):
+    """Reads lake tables and runs SQL over them; errors are ``rongshu.lake.errors`` errors."""
+
+    dialect: SqlDialect
+
+    def register(self, alias: str, table: LakeTable, version: int | None = None) -> None:
+        """Make ``table`` (its latest version, or ``version``) queryable as ``alias``."""
+        ...
+
+    def query(self, sql: str, params: Params = ()) -> pa.Table:
+        """Run ``sql`` and return the whole result (for small results)."""
+        ...
+
+    def query_batches(
+        self, sql: str, params: Params = (), batch_size: int = 65536
+    ) -> Iterator[pa.RecordBatch]:
+        """Run ``sql`` and stream the result in batches of at most ``batch_size`` rows."""
+        ...
+
+    def count(self, alias: str) -> int:
+        """Rows of a registered alias."""
+        ...
+
+    def close(self) -> None:
+        """Free the engine's resources; the engine is unusable afterwards."""
+        ...
