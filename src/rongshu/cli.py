@@ -42,6 +42,7 @@ from rongshu.core.identity.schemas import (
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
+from rongshu.ingest import cli as ingest_cli
 
 app = typer.Typer(
     name="rongshu",
@@ -60,6 +61,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(ingest_cli.app, name="ingest")
 
 # -- setup and serving ---------------------------------------------------------------------
 

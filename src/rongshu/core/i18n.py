@@ -282,6 +282,37 @@ _SHELL: dict[str, tuple[str, str]] = {
         "后台任务未在等待时间内完成，请稍后查看结果。",
         "A background job did not finish in time; check its result later.",
     ),
+    "errors.lake_storage_error.title": ("数据湖存储出错", "Lake storage failed"),
+    "errors.lake_storage_error.message": (
+        "数据湖写入失败（磁盘已满、只读或无权限），原有版本未受影响。",
+        "Writing to the lake failed (disk full, read-only or no permission); "
+        "the previous version is unchanged.",
+    ),
+    "errors.lake_query_failed.title": ("数据查询出错", "Query failed"),
+    "errors.lake_query_failed.message": (
+        "查询语句无法执行，请检查后重试。",
+        "The query could not be run; check it and try again.",
+    ),
+    "errors.source_not_found.title": ("找不到数据源", "Source not found"),
+    "errors.source_not_found.message": (
+        "数据源文件或表不存在，请检查路径或表名。",
+        "The source file or table does not exist; check the path or table name.",
+    ),
+    "errors.source_unreadable.title": ("数据源无法读取", "Source unreadable"),
+    "errors.source_unreadable.message": (
+        "数据源的编码或格式无法识别，请检查文件。",
+        "The source's encoding or format cannot be read; check the file.",
+    ),
+    "errors.source_unavailable.title": ("数据源无法连接", "Source unavailable"),
+    "errors.source_unavailable.message": (
+        "暂时无法连接数据源，请稍后重试。",
+        "The source cannot be reached right now; try again later.",
+    ),
+    "errors.source_credentials_refused.title": ("数据源拒绝了凭据", "Credentials refused"),
+    "errors.source_credentials_refused.message": (
+        "数据源拒绝了用户名或密码，请更新数据源的连接设置。",
+        "The source refused the user name or password; update the source's connection.",
+    ),
     "errors.payload_too_large.title": ("文件过大", "Upload too large"),
     "errors.payload_too_large.message": (
         "上传的内容超过了允许的大小。",

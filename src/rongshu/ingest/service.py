@@ -272,3 +272,9 @@ def volumes(session: Session, *, days: int = 30, today: date | None = None) -> l
         row.rows_rejected += load.rows_rejected
         row.bytes_read += load.bytes_read
     return sorted(totals.values(), key=lambda r: (r.day, r.department_code))
+
+
+def recent_loads(session: Session, *, limit: int = 20) -> list[LoadPublic]:
+    """The latest loads, newest first."""
+    loads = session.scalars(select(IngestLoad).order_by(IngestLoad.id.desc()).limit(limit))
+    return [load_public(load) for load in loads]

@@ -1,0 +1,233 @@
+"""Running one load: read a source, map it to the catalog fields, commit one lake version.
+
+The load is recorded before any work starts and finished whatever happens. The new version is
+atomic (the lake's commit): a failed or killed load leaves the previous version as it was.
+Rejected rows go to the resource's rejected-rows table (``<code>.rejected``) with the load id and
+their reasons, after the data commit; they are staged on disk, so a load whose every row is
+rejected still runs in bounded memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rongshu.catalog import service as catalog
+from rongshu.catalog.schemas import FieldSpec
+from rongshu.core.identity.schemas import SYSTEM
+from rongshu.core.platform import Platform
+from rongshu.ingest import service
+from rongshu.ingest.connectors.base import SourceSpec, WatermarkFilter, open_connector
+from rongshu.ingest.mapping import REJECTED_SCHEMA, FieldMapping, Mapper
+from rongshu.ingest.schemas import LoadMode, LoadPublic, LoadStatus
+from rongshu.lake.tables import Lake, WriteMode
+
+LAKE_MODES: dict[LoadMode, WriteMode] = {
+    LoadMode.SNAPSHOT: "overwrite",
+    LoadMode.APPEND: "append",
+    LoadMode.INCREMENTAL: "append",
+    LoadMode.UPSERT: "merge",
+}
+REJECTED_TABLE_SCHEMA = pa.schema([pa.field("load_id", pa.int64()), *REJECTED_SCHEMA])
+Progress = Callable[[int], None]
+
+
+def rejected_table_name(resource_code: str) -> str:
+    """The lake table that keeps a resource's rejected rows, with reasons, per load."""
+    return f"{resource_code}.rejected"
+
+
+@dataclass
+class _Plan:
+    """Everything a load needs from the metadata database, read once before the work starts."""
+
+    load_id: int
+    kind: str
+    options: dict[str, Any]
+    mapping: dict[str, Any]
+    mode: LoadMode
+    key: list[str]
+    watermark_column: str | None
+    last_watermark: str | None
+    fields: list[FieldSpec]
+
+
+@dataclass
+class _Tally:
+    read: int = 0
+    rejected_rows: int = 0
+    watermark: Any = None
+
+
+def run_load(
+    platform: Platform,
+    *,
+    resource_code: str,
+    source_name: str,
+    triggered_by: str = "system",
+    progress: Progress | None = None,
+) -> LoadPublic:
+    """Run one load of ``source_name`` into ``resource_code``'s lake table; returns its record."""
+    plan = _plan(platform, resource_code, source_name, triggered_by)
+    tally = _Tally()
+    try:
+        connector = open_connector(SourceSpec(kind=plan.kind, options=plan.options))
+        columns = connector.columns()
+        mapping = (
+            FieldMapping.model_validate(plan.mapping)
+            if plan.mapping
+            else FieldMapping.suggest(columns, plan.fields)
+        )
+        mapper = Mapper(mapping, plan.fields, source_columns=columns)
+        lake = Lake(platform.settings.lake_dir)
+        watermark = None
+        if plan.mode is LoadMode.INCREMENTAL and plan.watermark_column and plan.last_watermark:
+            # The watermark names a catalog field; the connector filters on its source column.
+            column = next(
+                (
+                    c.source
+                    for c in mapping.columns
+                    if c.target == plan.watermark_column and c.source
+                ),
+                plan.watermark_column,
+            )
+            watermark = WatermarkFilter(column, plan.last_watermark)
+        with tempfile.TemporaryDirectory(dir=_scratch(platform)) as scratch:
+            rejected_path = Path(scratch) / "rejected.parquet"
+            stream = connector.batches(watermark=watermark)
+            with (
+                pq.ParquetWriter(rejected_path, REJECTED_TABLE_SCHEMA) as rejected_out,
+                _closing(stream),
+            ):
+                good = _mapped(
+                    stream,
+                    mapper,
+                    plan,
+                    tally,
+                    rejected_out,
+                    progress,
+                )
+                result = lake.table(resource_code).commit(
+                    good,
+                    schema=mapper.schema,
+                    mode=LAKE_MODES[plan.mode],
+                    key=plan.key,
+                    metadata={
+                        "load_id": str(plan.load_id),
+                        "source": source_name,
+                        "fingerprint": connector.fingerprint(),
+                    },
+                )
+            if tally.rejected_rows:
+                lake.table(rejected_table_name(resource_code)).commit(
+                    pq.ParquetFile(rejected_path).iter_batches(),
+                    schema=REJECTED_TABLE_SCHEMA,
+                    mode="append",
+                    metadata={"load_id": str(plan.load_id)},
+                )
+    except Exception as exc:
+        _finish_failed(platform, plan.load_id, tally, str(exc))
+        raise
+    with platform.db.session_scope() as session:
+        if tally.watermark is not None:
+            row = service.get_source(session, resource_code=resource_code, name=source_name)
+            row.last_watermark = str(tally.watermark)
+        return service.finish_load(
+            session,
+            load_id=plan.load_id,
+            status=LoadStatus.SUCCEEDED,
+            rows_read=tally.read,
+            rows_written=result.rows_written,
+            rows_rejected=tally.rejected_rows,
+            bytes_read=connector.bytes_read,
+            fingerprint=connector.fingerprint(),
+            version=result.version,
+        )
+
+
+def _plan(platform: Platform, resource_code: str, source_name: str, triggered_by: str) -> _Plan:
+    with platform.db.session_scope() as session:
+        source = service.get_source(session, resource_code=resource_code, name=source_name)
+        published = catalog.published_spec(session, resource_code)
+        fields = (
+            published[1].fields
+            if published
+            else catalog.get_resource(session, code=resource_code, actor=SYSTEM).fields
+        )
+        plan = _Plan(
+            load_id=service.start_load(session, source=source, triggered_by=triggered_by).id,
+            kind=source.kind,
+            options=service.connector_options(source, secret=platform.secret),
+            mapping=dict(source.mapping),
+            mode=LoadMode(source.mode),
+            key=list(source.key_fields),
+            watermark_column=source.watermark_column,
+            last_watermark=source.last_watermark,
+            fields=[FieldSpec.model_validate(f.model_dump()) for f in fields],
+        )
+    return plan
+
+
+def _mapped(
+    batches: Iterable[pa.RecordBatch],
+    mapper: Mapper,
+    plan: _Plan,
+    tally: _Tally,
+    rejected_out: pq.ParquetWriter,
+    progress: Progress | None,
+) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        mapped = mapper.map(batch, first_row=tally.read + 1)
+        tally.read += batch.num_rows
+        if mapped.rejected.num_rows:
+            tally.rejected_rows += len(pc.unique(mapped.rejected.column("row_number")))
+            load_ids = pa.array([plan.load_id] * mapped.rejected.num_rows, pa.int64())
+            rejected_out.write_batch(
+                pa.RecordBatch.from_arrays(
+                    [load_ids, *mapped.rejected.columns], schema=REJECTED_TABLE_SCHEMA
+                )
+            )
+        if plan.watermark_column and mapped.good.num_rows:
+            latest = pc.max(mapped.good.column(plan.watermark_column)).as_py()
+            if latest is not None and (tally.watermark is None or latest > tally.watermark):
+                tally.watermark = latest
+        if progress is not None:
+            progress(tally.read)
+        yield mapped.good
+
+
+@contextmanager
+def _closing(stream: Iterator[pa.RecordBatch]) -> Iterator[None]:
+    """Close a half-read stream, so a failed load releases its database connection and locks."""
+    try:
+        yield
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()
+
+
+def _finish_failed(platform: Platform, load_id: int, tally: _Tally, error: str) -> None:
+    with platform.db.session_scope() as session:
+        service.finish_load(
+            session,
+            load_id=load_id,
+            status=LoadStatus.FAILED,
+            rows_read=tally.read,
+            rows_rejected=tally.rejected_rows,
+            error=error,
+        )
+
+
+def _scratch(platform: Platform) -> Path:
+    path = platform.settings.data_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
