@@ -17,14 +17,9 @@ from typing import Any
 
 import pytest
 
-from .test_console_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _free_port,
-    _server_env,
-    _unavailable,
-    _wait_healthy,
-)
+from .test_console_browser import _server_env, browser, running_server
+
+__all__ = ["browser"]  # the shared module-scoped browser fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -67,42 +62,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     accounts = _demo_accounts(prepared.stdout)
     assert "developer" in accounts, prepared.stdout
 
-    port = _free_port()
-    log = root / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rongshu", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url, process, log)
+    with running_server(env, root / "serve.log") as base_url:
         yield Demo(base_url, accounts)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _new_page(browser: Any, *, scripts: bool = True) -> Any:

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -90,6 +91,30 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) ->
     pytest.fail(f"rongshu serve was not healthy after {STARTUP_SECONDS}s:\n{log.read_text()}")
 
 
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A real ``rongshu serve`` on a free port until the block ends; yields its base URL."""
+    port = _free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rongshu", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, process, log)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
 class Server:
     """A running ``rongshu serve`` and the environment that reaches its data directory."""
 
@@ -124,26 +149,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--department",
         "DSJ",
     )
-    port = _free_port()
-    log = root / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rongshu", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url, process, log)
+    with running_server(env, root / "serve.log") as base_url:
         yield Server(base_url, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
