@@ -10,6 +10,8 @@ import importlib
 JOB_MODULES: tuple[str, ...] = (
     "rongshu.core.identity.jobs",
     "rongshu.core.audit.jobs",
+    "rongshu.lake.jobs",
+    "rongshu.ingest.jobs",
 )
 
 
@@ -20,7 +22,7 @@ def load_jobs() -> None:
 
 
 #: Modules that register ``rongshu demo`` steps (``rongshu.demo.steps.demo_step``).
-DEMO_MODULES: tuple[str, ...] = ("rongshu.catalog.demo",)
+DEMO_MODULES: tuple[str, ...] = ("rongshu.catalog.demo", "rongshu.ingest.demo")
 
 
 def load_demo_steps() -> None:

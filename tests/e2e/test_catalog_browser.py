@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .test_console_browser import _server_env, browser, running_server
+from .test_console_browser import Server, _server_env, browser, running_server
 
 __all__ = ["browser"]  # the shared module-scoped browser fixture
 
@@ -29,9 +29,11 @@ POLICE = "榕城市公安局"
 ACCOUNT_ROW = re.compile(r"^\W*(\w+)\s*[│|]\s*(\S+)\s*[│|]\s*(\w+)\s*[│|]")
 
 
-class Demo:
-    def __init__(self, base_url: str, accounts: dict[str, str]) -> None:
-        self.base_url = base_url
+class Demo(Server):
+    """The served demo city, with the password ``rongshu demo`` printed for each account."""
+
+    def __init__(self, base_url: str, env: dict[str, str], accounts: dict[str, str]) -> None:
+        super().__init__(base_url, env)
         self.accounts = accounts
 
 
@@ -63,7 +65,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     assert "developer" in accounts, prepared.stdout
 
     with running_server(env, root / "serve.log") as base_url:
-        yield Demo(base_url, accounts)
+        yield Demo(base_url, env, accounts)
 
 
 def _new_page(browser: Any, *, scripts: bool = True) -> Any:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,41 @@ def sign_in(platform: Platform, client: TestClient, username: str) -> dict[str, 
         )
     client.cookies.set("rongshu_session", token)
     return {"X-CSRF-Token": csrf}
+
+
+Mount = Callable[[str, Path], AbstractContextManager[None]]
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+@contextmanager
+def _mounted(kind: str, path: Path) -> Iterator[None]:
+    if os.geteuid() != 0:
+        pytest.skip(f"mounting a {kind} disk needs root")
+    try:
+        if kind == "tmpfs":
+            _run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(path))
+        else:
+            _run("mount", "--bind", str(path), str(path))
+            try:
+                _run("mount", "-o", "remount,bind,ro", str(path))
+            except subprocess.CalledProcessError:
+                _run("umount", str(path))
+                raise
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.skip(f"cannot mount a {kind} disk here: {exc} {detail.decode(errors='replace')}")
+    try:
+        yield
+    finally:
+        _run("umount", str(path))
+
+
+@pytest.fixture
+def mount() -> Mount:
+    """``with mount("tmpfs", path)``: a 2 MB disk at ``path``; ``mount("read-only", path)``:
+    ``path`` bound onto itself read-only. Skips where mounting is not allowed (not root).
+    """
+    return _mounted

@@ -23,6 +23,7 @@ from rongshu.catalog.rules import check_resource, diff_specs, effective_grade
 from rongshu.catalog.schemas import (
     FieldChange,
     FieldPublic,
+    FieldSpec,
     OpenType,
     ResourceEventPublic,
     ResourcePublic,
@@ -35,7 +36,7 @@ from rongshu.core.db import utcnow
 from rongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from rongshu.core.identity.models import Department
 from rongshu.core.identity.roles import Permission
-from rongshu.core.identity.schemas import Actor
+from rongshu.core.identity.schemas import SYSTEM, Actor
 
 EDITABLE = (ResourceStatus.DRAFT, ResourceStatus.RETURNED, ResourceStatus.PUBLISHED)
 
@@ -396,6 +397,18 @@ def published_spec(session: Session, code: str) -> tuple[int, ResourceSpec] | No
     """The latest published version number of resource ``code`` and its declaration, if any."""
     found = _latest_version(session, _resource(session, code))
     return (found.version, ResourceSpec.model_validate(found.spec)) if found else None
+
+
+def current_fields(session: Session, code: str) -> list[FieldSpec]:
+    """The fields data of resource ``code`` is loaded into and read by: the published
+    declaration's, else (not yet published) the working copy's."""
+    published = published_spec(session, code)
+    if published is not None:
+        return list(published[1].fields)
+    return [
+        FieldSpec.model_validate(f.model_dump())
+        for f in get_resource(session, code=code, actor=SYSTEM).fields
+    ]
 
 
 def _published_spec(session: Session, row: CatalogResource) -> ResourceSpec | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Placeholder secret that is fine on a developer's laptop and refused anywhere else.
 DEVELOPMENT_SECRET = "rongshu-development-secret-change-me"  # noqa: S105
@@ -103,8 +104,53 @@ class Settings(BaseSettings):
         ),
     )
     jobs_workers: int = Field(2, description="Worker threads that run background jobs.")
+    ingest_max_concurrent_loads: int = Field(
+        2, ge=1, description="Most loads that run at once, across every worker process."
+    )
+    ingest_retries: int = Field(
+        3, ge=0, description="Times a scheduled load that failed is tried again."
+    )
+    ingest_retry_delay: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds before the first retry of a failed load; each later retry doubles it.",
+    )
+    ingest_load_hours: float = Field(
+        6.0,
+        gt=0,
+        description=(
+            "Hours a load may hold its concurrency slot; a slot whose worker died frees after it."
+        ),
+    )
+    ingest_upload_max_mb: int = Field(
+        200, ge=1, description="Largest file, in MB, a steward may upload as a source."
+    )
+    ingest_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Hosts that database and HTTP sources attached in the console or API may reach: "
+            "names, *.suffixes or networks (10.8.0.0/16), comma-separated; empty: any host."
+        ),
+    )
+    lake_retention_days: int | None = Field(
+        30,
+        ge=0,
+        description="Days old versions of lake tables stay readable (time travel); empty: forever.",
+    )
+    lake_retention_versions: int | None = Field(
+        None,
+        ge=1,
+        description="Latest versions of each lake table kept whatever their age; empty: no limit.",
+    )
     log_format: str = Field("json", description="Log format: json (structured) or console.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("ingest_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -25,7 +25,7 @@ from rongshu.core.identity.schemas import (
 )
 from rongshu.core.platform import Platform
 from rongshu.demo.departments import DEPARTMENTS
-from rongshu.demo.generator import CityManifest
+from rongshu.demo.generator import MANIFEST_FILE, CityManifest
 
 
 @dataclass(frozen=True)
@@ -89,20 +89,23 @@ def bootstrap(platform: Platform) -> DemoSetup:
 
 def existing_city(city_dir: Path, *, rows: int, seed: int) -> CityManifest | None:
     """The city already generated in ``city_dir`` with these rows and seed, if there is one."""
-    path = city_dir / "ground_truth" / "manifest.json"
+    manifest = read_manifest(city_dir)
+    if manifest is None or (manifest.rows, manifest.seed) != (rows, seed):
+        return None
+    return manifest
+
+
+def read_manifest(city_dir: Path) -> CityManifest | None:
+    """The manifest of the city generated in ``city_dir``; None when there is none to read."""
+    path = city_dir / MANIFEST_FILE
     if not path.is_file():
         return None
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         # The file leaves out where it lies and how long generation took; add them back.
-        manifest = CityManifest.model_validate(
-            {**stored, "out_dir": city_dir, "elapsed_seconds": 0.0}
-        )
+        return CityManifest.model_validate({**stored, "out_dir": city_dir, "elapsed_seconds": 0.0})
     except ValueError:
         return None
-    if (manifest.rows, manifest.seed) != (rows, seed):
-        return None
-    return manifest
 
 
 def _account(

@@ -56,6 +56,7 @@ MAX_ROWS = 25_000_000
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 20211
 DATABASE_FILE = "sources/sources.db"
+MANIFEST_FILE = "ground_truth/manifest.json"
 
 #: Sensor series size as a share of the number of residents.
 SENSOR_SHARES: dict[str, float] = {
@@ -155,7 +156,7 @@ def _clear_previous(out_dir: Path) -> None:
         if spec.source is SourceFormat.XLSX and path.parent.exists():
             stale.extend(path.parent.glob(f"{spec.key}_[0-9][0-9][0-9].xlsx"))
     truth = out_dir / "ground_truth"
-    stale += [truth / "manifest.json", truth / "defects.csv", truth / "duplicates.csv"]
+    stale += [out_dir / MANIFEST_FILE, truth / "defects.csv", truth / "duplicates.csv"]
     for path in stale:
         path.unlink(missing_ok=True)
 
@@ -310,7 +311,7 @@ def generate_city(
         out_dir=out_dir,
         elapsed_seconds=0.0,
     )
-    (truth / "manifest.json").write_text(
+    (out_dir / MANIFEST_FILE).write_text(
         manifest.model_dump_json(indent=2) + "\n", encoding="utf-8"
     )
     manifest.elapsed_seconds = round(time.perf_counter() - started, 3)

@@ -153,15 +153,17 @@ def sources(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command("status")
 def status(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
-    """The latest loads and the volume aggregated per department today."""
+    """The latest loads, sources whose latest load failed, and today's volume per department."""
     with opened(data_dir) as platform, platform.db.session_scope() as session:
         loads = service.recent_loads(session)
+        failing = service.failing_sources(session)
         volumes = service.volumes(session, days=1)
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "loads": [r.model_dump(mode="json") for r in loads],
+                    "failing_sources": [f.model_dump(mode="json") for f in failing],
                     "volumes_today": [v.model_dump(mode="json") for v in volumes],
                 },
                 ensure_ascii=False,
@@ -177,6 +179,11 @@ def status(data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
             "" if load.version is None else str(load.version), load.error[:60],
         )  # fmt: skip
     console.print(table)
+    for alert in failing:
+        console.print(
+            f"[red]failing:[/red] {alert.source.resource_code} ← {alert.source.name} "
+            f"(load {alert.load.id}, {alert.load.status.value}): {alert.load.error[:120]}"
+        )
     for volume in volumes:
         console.print(
             f"{volume.day} {volume.department_code}: {volume.rows_written:,} rows aggregated"

@@ -11,8 +11,9 @@ either in ``good`` or named by ``row_number`` in ``rejected``.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +27,7 @@ from rongshu.ingest.normalise import DEFAULT_STEPS, unknown_steps
 from rongshu.ingest.parsing import (
     ARROW_TYPES,
     REASONS,
+    Parsed,
     ParseOptions,
     format_pattern,
     parse,
@@ -204,6 +206,16 @@ class Mapper:
         if rejected_any.any():
             good = good.filter(pa.array(~rejected_any))
         return MappedBatch(good, rejected.build())
+
+    def reader(self, target: str) -> Callable[[pa.Array], Parsed]:
+        """How ``map`` reads field ``target`` from its source column (for watermark filters)."""
+        plan = next((p for p in self._plans if p.target == target), None)
+        if plan is None:
+            raise ValidationFailed(
+                f"{target} is not a field of the resource",
+                details=[{"field": target, "message": "is not a field of the resource"}],
+            )
+        return partial(parse, data_type=plan.data_type, steps=plan.steps, options=plan.options)
 
     def _check_columns(self, schema: pa.Schema) -> None:
         if self._checked is not None and schema.equals(self._checked):

@@ -51,7 +51,11 @@ class IngestSource(Base):
 
 
 class IngestLoad(Base):
-    """One run of a source: what was read, written and rejected, and the version it created."""
+    """One run of a source: what was read, written and rejected, and the version it created.
+
+    ``host`` and ``pid`` name the process running it, so a load whose process died is marked
+    interrupted rather than left running; ``attempt`` counts retries of a scheduled load.
+    """
 
     __tablename__ = "ingest_load"
     __table_args__ = (
@@ -74,3 +78,6 @@ class IngestLoad(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
     triggered_by: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

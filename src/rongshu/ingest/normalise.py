@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,6 +19,38 @@ import pyarrow.compute as pc
 NULL_MARKERS = ("null", "none", "nil", "n/a", "na", "nan", "-", "--", "—", "——", "/", "无", "空")
 
 _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+_NULL_TEXT = pa.scalar(None, pa.string())
+
+Offsets = npt.NDArray[np.int64]
+Bytes = npt.NDArray[np.uint8]
+Mask = npt.NDArray[np.bool_]
+
+
+def utf8_bytes(values: pa.Array) -> tuple[Offsets, Bytes]:
+    """Offsets (one more than rows) into the UTF-8 bytes of a ``string`` array, without copying.
+
+    Null cells usually have no bytes, but Arrow allows any: callers treat them as unknown.
+    """
+    offsets_buffer, data_buffer = values.buffers()[1], values.buffers()[2]
+    if offsets_buffer is None or len(values) == 0:
+        return np.zeros(len(values) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=4 * values.offset
+    ).astype(np.int64)
+    if data_buffer is None:
+        return offsets, np.zeros(0, dtype=np.uint8)
+    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
+
+
+def valid_cells(values: pa.Array) -> Mask:
+    """Which cells hold a value (not null), from the validity bitmap."""
+    if values.null_count == 0:
+        return np.ones(len(values), dtype=bool)
+    if values.null_count == len(values) or values.buffers()[0] is None:
+        return np.zeros(len(values), dtype=bool)
+    bits = np.frombuffer(values.buffers()[0], dtype=np.uint8)
+    unpacked = np.unpackbits(bits, bitorder="little")
+    return unpacked[values.offset : values.offset + len(values)].astype(bool)
 
 
 def halfwidth(values: pa.Array) -> pa.Array:
@@ -39,7 +72,7 @@ def halfwidth(values: pa.Array) -> pa.Array:
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(values) + 1)
     start, end = int(offsets[0]), int(offsets[-1])
     data = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
-    if data.size < 3:
+    if data.size < 3 or not ((data == 0xEF).any() or (data == 0xE3).any()):
         return values
     lead = np.flatnonzero((data[:-2] == 0xEF) | (data[:-2] == 0xE3))
     if lead.size == 0:
@@ -71,16 +104,54 @@ def halfwidth(values: pa.Array) -> pa.Array:
 
 
 def trim(values: pa.Array) -> pa.Array:
-    """Leading and trailing whitespace removed (Unicode whitespace, ideographic space included)."""
+    """Leading and trailing whitespace removed (Unicode whitespace, ideographic space included).
+
+    A column whose cells neither start nor end with a byte that can begin whitespace is
+    returned as is, after a look at two bytes a cell instead of a pass over the text.
+    """
+    values = _plain_strings(values)
+    if not _edge_space(values):
+        return values
     return pc.utf8_trim_whitespace(values)
+
+
+def _edge_space(values: pa.Array) -> bool:
+    """Whether some cell may start or end with whitespace (never False when one does).
+
+    Looks at the first byte, the last byte and the lead byte of the last character of every
+    cell; for empty or short cells those bytes belong to a neighbour, which can only make the
+    answer a needless yes.
+    """
+    offsets, data = utf8_bytes(values)
+    if data.size == 0 or offsets[-1] == offsets[0]:
+        return False
+    starts, ends = offsets[:-1], offsets[1:]
+    if _space_lead(data.take(starts, mode="clip")).any():
+        return True
+    if (data.take(ends - 1, mode="clip") <= 0x20).any():
+        return True
+    # The lead byte of a last character of two (U+0085, U+00A0) or three bytes.
+    if (data.take(ends - 2, mode="clip") == 0xC2).any():
+        return True
+    lead = data.take(ends - 3, mode="clip")
+    return bool(((lead >= 0xE1) & (lead <= 0xE3)).any())
+
+
+def _space_lead(first: Bytes) -> Mask:
+    """Bytes that can start a character Arrow's trim removes: ASCII controls and space, and the
+    lead bytes of U+0085 and U+00A0 (C2), U+1680 (E1), U+2000-U+205F (E2) and U+3000 (E3)."""
+    mask: Mask = (first <= 0x20) | (first == 0xC2) | ((first >= 0xE1) & (first <= 0xE3))
+    return mask
 
 
 def empty_to_null(values: pa.Array) -> pa.Array:
     """Empty strings become null."""
-    empty = pc.equal(pc.binary_length(values), 0)
-    if not pc.any(empty).as_py():
+    values = _plain_strings(values)
+    offsets, _ = utf8_bytes(values)
+    empty = (offsets[1:] == offsets[:-1]) & valid_cells(values)
+    if not empty.any():
         return values
-    return pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    return pc.if_else(pa.array(empty, pa.bool_()), _NULL_TEXT, values)
 
 
 def no_spaces(values: pa.Array) -> pa.Array:
@@ -105,10 +176,10 @@ def lower(values: pa.Array) -> pa.Array:
 
 def null_markers(values: pa.Array) -> pa.Array:
     """Placeholders for "no value" (``NULL``, ``N/A``, ``-``, ``无`` ...) become null."""
-    marker = pc.is_in(pc.utf8_lower(values), value_set=pa.array(NULL_MARKERS))
+    marker = pc.is_in(pc.utf8_lower(values), value_set=pa.array(NULL_MARKERS, pa.string()))
     if not pc.any(marker).as_py():
         return values
-    return pc.if_else(marker, pa.scalar(None, pa.string()), values)
+    return pc.if_else(marker, _NULL_TEXT, values)
 
 
 #: Every step by name, in the order ``apply_steps`` runs them.

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.ingest.dates import ParseOptions, convert_dates, format_pattern, read_dates
-from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps
+from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps, utf8_bytes
 from rongshu.lake.schema import FIELD_ARROW_TYPES
 
 __all__ = ["ARROW_TYPES", "REASONS", "ParseOptions", "Parsed", "format_pattern", "parse", "text_of"]
@@ -41,6 +41,7 @@ REASONS: dict[FieldType, str] = {
 TRUE_WORDS = ("是", "真", "对", "有", "√", "y", "yes", "t", "true", "1", "on")
 FALSE_WORDS = ("否", "假", "错", "无", "×", "n", "no", "f", "false", "0", "off")
 
+_FALSE = pa.scalar(False, pa.bool_())
 _INTEGER = r"^-?\d{1,19}$"
 _INTEGER_LOOSE = r"^(?:\+|(-))?(\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?$"
 _DECIMAL = r"^[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
@@ -115,7 +116,14 @@ def _present(values: pa.Array) -> Mask:
 
 
 def _mask(values: pa.Array) -> Mask:
-    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(values.fill_null(_FALSE).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _has_byte(text: pa.Array, chars: bytes) -> bool:
+    """Whether any cell of a string array (null cells' bytes too) holds one of ``chars``."""
+    offsets, data = utf8_bytes(text)
+    cells = data[offsets[0] : offsets[-1]]
+    return any(bool((cells == char).any()) for char in chars)
 
 
 def _matches(text: pa.Array, pattern: str) -> Mask:
@@ -140,13 +148,13 @@ def _parse_text(
 
 
 def _text_integer(text: pa.Array) -> Parsed:
-    present = _present(text)
     # Arrow's own reader is strict decimal digits, except that it also reads hex (0x10).
-    if not pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
+    if not _has_byte(text, b"xX"):
         try:
             return Parsed(text.cast(pa.int64()), np.zeros(len(text), dtype=bool))
         except pa.ArrowInvalid:
             pass
+    present = _present(text)
     loose = _matches(text, _INTEGER_LOOSE)
     cleaned = pc.replace_substring(
         pc.replace_substring_regex(text, pattern=_INTEGER_LOOSE, replacement=r"\1\2"),
@@ -171,9 +179,10 @@ def _fits_int64(digits: pa.Array) -> Mask:
 
 def _text_decimal(text: pa.Array) -> Parsed:
     present = _present(text)
-    commas = _mask(pc.match_substring(text, ","))
     candidates = text
     refused = np.zeros(len(text), dtype=bool)
+    no_commas = not _has_byte(text, b",")
+    commas = np.zeros(len(text), dtype=bool) if no_commas else _mask(pc.match_substring(text, ","))
     if commas.any():  # thousands separators: only where they are in the right places
         where, grouped = _subset(text, commas)
         ok = _matches(grouped, _DECIMAL)

@@ -4,15 +4,19 @@ The load is recorded before any work starts and finished whatever happens. The n
 atomic (the lake's commit): a failed or killed load leaves the previous version as it was.
 Rejected rows go to the resource's rejected-rows table (``<code>.rejected``) with the load id and
 their reasons, after the data commit; they are staged on disk, so a load whose every row is
-rejected still runs in bounded memory.
+rejected still runs in bounded memory. The source is read and mapped in a worker thread a few
+batches ahead of the lake's writer (``pipeline.read_ahead``), so the three overlap; ``progress``
+is called from that thread.
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,16 @@ import pyarrow.parquet as pq
 
 from rongshu.catalog import service as catalog
 from rongshu.catalog.schemas import FieldSpec
-from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
 from rongshu.ingest import service
-from rongshu.ingest.connectors.base import SourceSpec, WatermarkFilter, open_connector
+from rongshu.ingest.connectors.base import (
+    SourceSpec,
+    WatermarkFilter,
+    open_connector,
+    watermark_value,
+)
 from rongshu.ingest.mapping import REJECTED_SCHEMA, FieldMapping, Mapper
+from rongshu.ingest.pipeline import read_ahead
 from rongshu.ingest.schemas import LoadMode, LoadPublic, LoadStatus
 from rongshu.lake.tables import Lake, WriteMode
 
@@ -73,10 +82,11 @@ def run_load(
     resource_code: str,
     source_name: str,
     triggered_by: str = "system",
+    attempt: int = 1,
     progress: Progress | None = None,
 ) -> LoadPublic:
     """Run one load of ``source_name`` into ``resource_code``'s lake table; returns its record."""
-    plan = _plan(platform, resource_code, source_name, triggered_by)
+    plan = _plan(platform, resource_code, source_name, triggered_by, attempt)
     tally = _Tally()
     try:
         connector = open_connector(SourceSpec(kind=plan.kind, options=plan.options))
@@ -87,7 +97,7 @@ def run_load(
             else FieldMapping.suggest(columns, plan.fields)
         )
         mapper = Mapper(mapping, plan.fields, source_columns=columns)
-        lake = Lake(platform.settings.lake_dir)
+        lake = Lake.from_settings(platform.settings)
         watermark = None
         if plan.mode is LoadMode.INCREMENTAL and plan.watermark_column and plan.last_watermark:
             # The watermark names a catalog field; the connector filters on its source column.
@@ -99,32 +109,37 @@ def run_load(
                 ),
                 plan.watermark_column,
             )
-            watermark = WatermarkFilter(column, plan.last_watermark)
+            # Compared in the field's type, read as the mapping reads it: 2020/1/2 is a date
+            # before 2020-01-10, not text after it.
+            read = mapper.reader(plan.watermark_column)  # refuses a watermark that is no field
+            field = next(f for f in plan.fields if f.english_name == plan.watermark_column)
+            after = watermark_value(plan.last_watermark, field.data_type, timezone=mapping.timezone)
+            watermark = WatermarkFilter(column, after, read=read)
         with tempfile.TemporaryDirectory(dir=_scratch(platform)) as scratch:
             rejected_path = Path(scratch) / "rejected.parquet"
             stream = connector.batches(watermark=watermark)
+            # Read and map in a worker thread while the lake writes (read_ahead); the writer
+            # closes after the worker has stopped.
             with (
                 pq.ParquetWriter(rejected_path, REJECTED_TABLE_SCHEMA) as rejected_out,
-                _closing(stream),
+                read_ahead(_mapped(stream, mapper, plan, tally, rejected_out, progress)) as good,
             ):
-                good = _mapped(
-                    stream,
-                    mapper,
-                    plan,
-                    tally,
-                    rejected_out,
-                    progress,
-                )
-                result = lake.table(resource_code).commit(
-                    good,
-                    schema=mapper.schema,
-                    mode=LAKE_MODES[plan.mode],
-                    key=plan.key,
-                    metadata={
-                        "load_id": str(plan.load_id),
-                        "source": source_name,
-                        "fingerprint": connector.fingerprint(),
-                    },
+                # A snapshot of nothing empties the table; nothing new to add makes no version.
+                rows = good if plan.mode is LoadMode.SNAPSHOT else _unless_empty(iter(good))
+                result = (
+                    None
+                    if rows is None
+                    else lake.table(resource_code).commit(
+                        rows,
+                        schema=mapper.schema,
+                        mode=LAKE_MODES[plan.mode],
+                        key=plan.key,
+                        metadata={
+                            "load_id": str(plan.load_id),
+                            "source": source_name,
+                            "fingerprint": connector.fingerprint(),
+                        },
+                    )
                 )
             if tally.rejected_rows:
                 lake.table(rejected_table_name(resource_code)).commit(
@@ -145,25 +160,27 @@ def run_load(
             load_id=plan.load_id,
             status=LoadStatus.SUCCEEDED,
             rows_read=tally.read,
-            rows_written=result.rows_written,
+            rows_written=result.rows_written if result else 0,
             rows_rejected=tally.rejected_rows,
             bytes_read=connector.bytes_read,
             fingerprint=connector.fingerprint(),
-            version=result.version,
+            version=result.version if result else None,
         )
 
 
-def _plan(platform: Platform, resource_code: str, source_name: str, triggered_by: str) -> _Plan:
+def _plan(
+    platform: Platform, resource_code: str, source_name: str, triggered_by: str, attempt: int
+) -> _Plan:
     with platform.db.session_scope() as session:
         source = service.get_source(session, resource_code=resource_code, name=source_name)
-        published = catalog.published_spec(session, resource_code)
-        fields = (
-            published[1].fields
-            if published
-            else catalog.get_resource(session, code=resource_code, actor=SYSTEM).fields
-        )
         plan = _Plan(
-            load_id=service.start_load(session, source=source, triggered_by=triggered_by).id,
+            load_id=service.start_load(
+                session,
+                source=source,
+                triggered_by=triggered_by,
+                attempt=attempt,
+                stale_after=timedelta(hours=platform.settings.ingest_load_hours),
+            ).id,
             kind=source.kind,
             options=service.connector_options(source, secret=platform.secret),
             mapping=dict(source.mapping),
@@ -171,7 +188,7 @@ def _plan(platform: Platform, resource_code: str, source_name: str, triggered_by
             key=list(source.key_fields),
             watermark_column=source.watermark_column,
             last_watermark=source.last_watermark,
-            fields=[FieldSpec.model_validate(f.model_dump()) for f in fields],
+            fields=catalog.current_fields(session, resource_code),
         )
     return plan
 
@@ -184,28 +201,30 @@ def _mapped(
     rejected_out: pq.ParquetWriter,
     progress: Progress | None,
 ) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        mapped = mapper.map(batch, first_row=tally.read + 1)
-        tally.read += batch.num_rows
-        if mapped.rejected.num_rows:
-            tally.rejected_rows += len(pc.unique(mapped.rejected.column("row_number")))
-            load_ids = pa.array([plan.load_id] * mapped.rejected.num_rows, pa.int64())
-            rejected_out.write_batch(
-                pa.RecordBatch.from_arrays(
-                    [load_ids, *mapped.rejected.columns], schema=REJECTED_TABLE_SCHEMA
+    """Mapped batches of the source, rejected rows written aside and counted on the way."""
+    with _closing(batches):
+        for batch in batches:
+            mapped = mapper.map(batch, first_row=tally.read + 1)
+            tally.read += batch.num_rows
+            if mapped.rejected.num_rows:
+                tally.rejected_rows += len(pc.unique(mapped.rejected.column("row_number")))
+                load_ids = pa.array([plan.load_id] * mapped.rejected.num_rows, pa.int64())
+                rejected_out.write_batch(
+                    pa.RecordBatch.from_arrays(
+                        [load_ids, *mapped.rejected.columns], schema=REJECTED_TABLE_SCHEMA
+                    )
                 )
-            )
-        if plan.watermark_column and mapped.good.num_rows:
-            latest = pc.max(mapped.good.column(plan.watermark_column)).as_py()
-            if latest is not None and (tally.watermark is None or latest > tally.watermark):
-                tally.watermark = latest
-        if progress is not None:
-            progress(tally.read)
-        yield mapped.good
+            if plan.watermark_column and mapped.good.num_rows:
+                latest = pc.max(mapped.good.column(plan.watermark_column)).as_py()
+                if latest is not None and (tally.watermark is None or latest > tally.watermark):
+                    tally.watermark = latest
+            if progress is not None:
+                progress(tally.read)
+            yield mapped.good
 
 
 @contextmanager
-def _closing(stream: Iterator[pa.RecordBatch]) -> Iterator[None]:
+def _closing(stream: Iterable[pa.RecordBatch]) -> Iterator[None]:
     """Close a half-read stream, so a failed load releases its database connection and locks."""
     try:
         yield
@@ -213,6 +232,14 @@ def _closing(stream: Iterator[pa.RecordBatch]) -> Iterator[None]:
         close = getattr(stream, "close", None)
         if callable(close):
             close()
+
+
+def _unless_empty(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | None:
+    """``batches`` as they were, or ``None`` when not one of them holds a row."""
+    for batch in batches:
+        if batch.num_rows:
+            return itertools.chain([batch], batches)
+    return None
 
 
 def _finish_failed(platform: Platform, load_id: int, tally: _Tally, error: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from rongshu.catalog.schemas import UpdateCycle
+from rongshu.core.jobs.registry import parse_cron
 
 
 class LoadMode(StrEnum):
@@ -24,6 +25,7 @@ class LoadStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process died mid-load; the lake kept the previous version
 
 
 #: Options of each connector kind that may carry credentials; stored SM4-GCM encrypted only.
@@ -65,6 +67,13 @@ class SourceCreate(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value:
+            parse_cron(value)  # ValueError names the problem; pydantic reports it on the field
+        return value or None
+
 
 class SourcePublic(BaseModel):
     """A source as the console shows it: credentials never leave the server."""
@@ -104,6 +113,7 @@ class LoadPublic(BaseModel):
     version: int | None
     error: str
     triggered_by: str
+    attempt: int
 
 
 class VolumeRow(BaseModel):
@@ -115,3 +125,36 @@ class VolumeRow(BaseModel):
     rows_written: int
     rows_rejected: int
     bytes_read: int
+
+
+class FailingSource(BaseModel):
+    """A source whose latest load failed: what its steward is alerted to in the console."""
+
+    source: SourcePublic
+    load: LoadPublic
+
+
+class SourceList(BaseModel):
+    data: list[SourcePublic]
+    count: int
+
+
+class LoadList(BaseModel):
+    data: list[LoadPublic]
+    count: int = Field(description="Loads matching the filters in all (the page holds fewer).")
+
+
+class LoadRequested(BaseModel):
+    """A "run now": the queued job, or the finished load when no job queue runs."""
+
+    job_id: str | None = None
+    load: LoadPublic | None = None
+
+
+class UploadPublic(BaseModel):
+    """A file a steward uploaded, as stored: give ``path`` as the option of a file source."""
+
+    path: str
+    filename: str
+    size: int
+    kind: str = Field(description="The connector kind that reads it (csv, excel, json, parquet).")

@@ -5,26 +5,34 @@ record every load, and add up the volume aggregated per department and day.
 from __future__ import annotations
 
 import json
+import os
+import socket
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rongshu.catalog import service as catalog
+from rongshu.catalog.schemas import FieldSpec
 from rongshu.core.audit.ledger import AuditLedger
 from rongshu.core.audit.service import audit_on_commit
 from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3
 from rongshu.core.db import utcnow
-from rongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from rongshu.core.identity.roles import Permission
+from rongshu.core.errors import Conflict, NotFound, ValidationFailed
 from rongshu.core.identity.schemas import Actor
+from rongshu.core.jobs.registry import SCHEDULE_TIMEZONE, parse_cron
+from rongshu.ingest import access
+from rongshu.ingest.mapping import FieldMapping, Mapper
 from rongshu.ingest.models import IngestLoad, IngestSource
 from rongshu.ingest.schemas import (
     DEFAULT_SCHEDULES,
     SECRET_OPTIONS,
+    FailingSource,
     LoadMode,
     LoadPublic,
     LoadStatus,
@@ -52,16 +60,14 @@ def create_source(
 ) -> SourcePublic:
     """Attach a source to a resource of the steward's own department."""
     resource = catalog.get_resource(session, code=data.resource_code, actor=actor)
-    if not (
-        actor.kind == "system"
-        or (actor.can(Permission.STEWARD_DATA) and actor.department == resource.department_code)
-    ):
-        ledger.append(
-            actor.audit("ingest.source_create", f"resource:{data.resource_code}", outcome="denied")
-        )
-        raise PermissionDenied(
-            f"only data stewards of {resource.department_code} attach its sources"
-        )
+    access.require(
+        access.stewards(actor, resource.department_code),
+        actor,
+        ledger,
+        action="ingest.source_create",
+        object_=f"resource:{data.resource_code}",
+        message=f"only data stewards of {resource.department_code} attach its sources",
+    )
     _check_mode(data, {f.english_name for f in resource.fields})
     public, hidden = split_options(data.kind, data.options)
     row = IngestSource(
@@ -100,6 +106,13 @@ def _check_mode(data: SourceCreate, fields: set[str]) -> None:
     if data.mode is LoadMode.UPSERT and not data.key_fields:
         problems.append(
             {"field": "key_fields", "reason": "upserts need the key fields to merge on"}
+        )
+    if data.watermark_column and data.watermark_column not in fields:
+        problems.append(
+            {
+                "field": "watermark_column",
+                "reason": f"not a field of the resource: {data.watermark_column}",
+            }
         )
     unknown = [k for k in data.key_fields if k not in fields]
     if unknown:
@@ -178,18 +191,90 @@ def list_sources(session: Session, *, department: str | None = None) -> list[Sou
 # -- load records --------------------------------------------------------------------------
 
 
-def start_load(session: Session, *, source: IngestSource, triggered_by: str) -> IngestLoad:
-    """Record that a load began (committed by the caller before the work starts)."""
+def start_load(
+    session: Session,
+    *,
+    source: IngestSource,
+    triggered_by: str,
+    attempt: int = 1,
+    stale_after: timedelta = timedelta(hours=6),
+) -> IngestLoad:
+    """Record that a load began (committed by the caller before the work starts).
+
+    Earlier loads of the source still marked running whose process is gone are marked
+    interrupted first (see ``interrupt_dead_loads``).
+    """
+    interrupt_dead_loads(session, source_id=source.id, stale_after=stale_after)
     load = IngestLoad(
         source_id=source.id,
         resource_code=source.resource_code,
         department_code=source.department_code,
         status=LoadStatus.RUNNING.value,
         triggered_by=triggered_by,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        attempt=attempt,
     )
     session.add(load)
     session.flush()
     return load
+
+
+def interrupt_dead_loads(session: Session, *, source_id: int, stale_after: timedelta) -> int:
+    """Mark interrupted the source's loads left running by a process that died.
+
+    A load is dead when it ran on this host and its process no longer exists (or is another
+    program that reused the id since: then it started after the load did), or when it has run
+    longer than ``stale_after`` wherever it ran. The lake never saw a partial version of it.
+    """
+    host, now = socket.gethostname(), utcnow()
+    running = session.scalars(
+        select(IngestLoad).where(
+            IngestLoad.source_id == source_id, IngestLoad.status == LoadStatus.RUNNING.value
+        )
+    )
+    interrupted = 0
+    for load in running:
+        gone = load.host == host and not _process_alive(load.pid, load.started_at)
+        if gone or now - load.started_at > stale_after:
+            load.status = LoadStatus.INTERRUPTED.value
+            load.finished_at = now
+            load.error = (
+                "the loading process ended before the load finished; "
+                "the lake kept the previous version"
+            )
+            interrupted += 1
+    session.flush()
+    return interrupted
+
+
+def _process_alive(pid: int | None, since: datetime) -> bool:
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or another user's: not a load of ours
+        return False
+    started = _process_started(pid)
+    # A recycled id belongs to a process younger than the load (the boot time is in whole seconds).
+    return started is None or started <= since + timedelta(seconds=2)
+
+
+def _process_started(pid: int) -> datetime | None:
+    """When process ``pid`` started (Linux ``/proc``); ``None`` where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = int(stat.rpartition(")")[2].split()[19])  # field 22, starttime
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
 def finish_load(
@@ -240,6 +325,7 @@ def load_public(load: IngestLoad) -> LoadPublic:
         version=load.version,
         error=load.error,
         triggered_by=load.triggered_by,
+        attempt=load.attempt,
     )
 
 
@@ -278,3 +364,126 @@ def recent_loads(session: Session, *, limit: int = 20) -> list[LoadPublic]:
     """The latest loads, newest first."""
     loads = session.scalars(select(IngestLoad).order_by(IngestLoad.id.desc()).limit(limit))
     return [load_public(load) for load in loads]
+
+
+# -- schedules and alerts ------------------------------------------------------------------
+
+
+def due_sources(session: Session, *, moment: datetime) -> list[IngestSource]:
+    """Enabled sources whose schedule fires in the minute of ``moment`` (Beijing time)."""
+    local = moment.astimezone(SCHEDULE_TIMEZONE).replace(tzinfo=None, second=0, microsecond=0)
+    sources = session.scalars(
+        select(IngestSource)
+        .where(IngestSource.enabled.is_(True), IngestSource.schedule.is_not(None))
+        .order_by(IngestSource.id)
+    )
+    return [source for source in sources if parse_cron(str(source.schedule))(local)]
+
+
+def failing_sources(session: Session, *, department: str | None = None) -> list[FailingSource]:
+    """Sources whose latest finished load failed or was interrupted, newest failure first."""
+    latest = (
+        select(func.max(IngestLoad.id))
+        .where(IngestLoad.status != LoadStatus.RUNNING.value)
+        .group_by(IngestLoad.source_id)
+    )
+    query = (
+        select(IngestLoad, IngestSource)
+        .join(IngestSource, IngestSource.id == IngestLoad.source_id)
+        .where(
+            IngestLoad.id.in_(latest),
+            IngestLoad.status.in_([LoadStatus.FAILED.value, LoadStatus.INTERRUPTED.value]),
+        )
+        .order_by(IngestLoad.id.desc())
+    )
+    if department:
+        query = query.where(IngestSource.department_code == department)
+    return [
+        FailingSource(source=source_public(source), load=load_public(load))
+        for load, source in session.execute(query)
+    ]
+
+
+# -- the console: mapping a source, reading load records -------------------------------------
+
+
+def save_mapping(
+    session: Session,
+    *,
+    resource_code: str,
+    name: str,
+    mapping: FieldMapping,
+    fields: Sequence[FieldSpec],
+    source_columns: Sequence[str] | None = None,
+    actor: Actor,
+    ledger: AuditLedger,
+) -> SourcePublic:
+    """Save a source's field mapping (its department's stewards), checked against the fields
+    and, when given, the source's columns; the next load uses it."""
+    row = get_source(session, resource_code=resource_code, name=name)
+    target = f"source:{resource_code}/{name}"
+    access.require(
+        access.stewards(actor, row.department_code),
+        actor,
+        ledger,
+        action="ingest.mapping_save",
+        object_=target,
+        message=f"only data stewards of {row.department_code} map its sources",
+    )
+    Mapper(mapping, fields, source_columns=source_columns)  # ValidationFailed lists each problem
+    row.mapping = mapping.model_dump(mode="json")
+    row.updated_at = utcnow()
+    session.flush()
+    audit_on_commit(session, ledger, actor.audit("ingest.mapping_save", target))
+    return source_public(row)
+
+
+def list_loads(
+    session: Session,
+    *,
+    department: str | None = None,
+    resource_code: str | None = None,
+    source_id: int | None = None,
+    status: LoadStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[LoadPublic], int]:
+    """Load records matching the filters, newest first, and how many match in all."""
+    conditions = []
+    if department:
+        conditions.append(IngestLoad.department_code == department)
+    if resource_code:
+        conditions.append(IngestLoad.resource_code == resource_code)
+    if source_id is not None:
+        conditions.append(IngestLoad.source_id == source_id)
+    if status is not None:
+        conditions.append(IngestLoad.status == status.value)
+    count = session.scalar(select(func.count()).select_from(IngestLoad).where(*conditions)) or 0
+    loads = session.scalars(
+        select(IngestLoad)
+        .where(*conditions)
+        .order_by(IngestLoad.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [load_public(load) for load in loads], count
+
+
+def get_load(session: Session, *, load_id: int) -> LoadPublic:
+    load = session.get(IngestLoad, load_id)
+    if load is None:
+        raise NotFound(f"no load {load_id}")
+    return load_public(load)
+
+
+def latest_loads(session: Session, *, source_ids: Sequence[int]) -> dict[int, LoadPublic]:
+    """The latest load of each of the sources that has one, by source id."""
+    if not source_ids:
+        return {}
+    latest = (
+        select(func.max(IngestLoad.id))
+        .where(IngestLoad.source_id.in_(source_ids))
+        .group_by(IngestLoad.source_id)
+    )
+    loads = session.scalars(select(IngestLoad).where(IngestLoad.id.in_(latest)))
+    return {load.source_id: load_public(load) for load in loads}

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +42,9 @@ from rongshu.lake.storage import (
     storage_error,
     write_lock,
 )
+
+if TYPE_CHECKING:
+    from rongshu.core.settings import Settings
 
 WriteMode = Literal["overwrite", "append", "merge"]
 WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
@@ -136,6 +139,15 @@ class Lake:
         self.target_file_size = target_file_size
         self.lock_timeout = lock_timeout
         self._engine_factory = engine_factory
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        """The installation's lake, under ``settings.lake_dir`` with its retention settings."""
+        return cls(
+            settings.lake_dir,
+            retention_versions=settings.lake_retention_versions,
+            retention_days=settings.lake_retention_days,
+        )
 
     def table(self, name: str) -> LakeTable:
         """The table of a catalog resource (by its code); it exists once a load committed."""

@@ -17,8 +17,12 @@ from rongshu.catalog import pages as catalog_pages
 from rongshu.core.audit import api as audit_api
 from rongshu.core.audit import pages as audit_pages
 from rongshu.core.identity import api as identity_api
+from rongshu.core.jobs import JobQueue
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings, load_settings
+from rongshu.ingest import api as ingest_api
+from rongshu.ingest import attaching as ingest_attaching
+from rongshu.ingest import pages as ingest_pages
 from rongshu.web import pages, system
 from rongshu.web.errors import install_error_handlers
 from rongshu.web.observability import Metrics, RequestContextMiddleware
@@ -35,6 +39,7 @@ API_ROUTERS: list[APIRouter] = [
     system.api,
     catalog_api.router,
     catalog_api.public_router,
+    ingest_api.router,
 ]
 #: Every area's page router.
 PAGE_ROUTERS: list[APIRouter] = [
@@ -42,11 +47,22 @@ PAGE_ROUTERS: list[APIRouter] = [
     audit_pages.router,
     catalog_overview.router,  # before catalog_pages, whose /console/catalog/{code} would match
     catalog_pages.router,
+    ingest_pages.router,
+    ingest_attaching.router,
 ]
 
 
-def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
-    """Build the app. Pass an open ``platform`` to share it (tests); else one is opened."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    platform: Platform | None = None,
+    queue: JobQueue | None = None,
+) -> FastAPI:
+    """Build the app. Pass an open ``platform`` to share it (tests); else one is opened.
+
+    ``queue`` is where requested background work goes (``rongshu serve`` passes its queue);
+    without one, such work runs in the request.
+    """
     owns_platform = platform is None
     if platform is None:
         platform = Platform.open(settings or load_settings())
@@ -69,6 +85,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.queue = queue
     app.state.metrics = metrics
     install_error_handlers(app)
 

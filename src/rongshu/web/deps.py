@@ -19,6 +19,7 @@ from rongshu.core.errors import NotAuthenticated, PermissionDenied
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.models import User
 from rongshu.core.identity.schemas import Actor, SecurityPolicy
+from rongshu.core.jobs import JobQueue
 from rongshu.core.platform import Platform
 
 SESSION_COOKIE = "rongshu_session"
@@ -32,6 +33,15 @@ def get_platform(request: Request) -> Platform:
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_queue(request: Request) -> JobQueue | None:
+    """The job queue requested background work goes to; ``None``: run it in the request."""
+    queue: JobQueue | None = request.app.state.queue
+    return queue
+
+
+QueueDep = Annotated[JobQueue | None, Depends(get_queue)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:

@@ -28,7 +28,7 @@ from rongshu.web.deps import (
     security_policy,
     session_user,
 )
-from rongshu.web.system import console_counts
+from rongshu.web.system import console_counts, ingest_panels
 from rongshu.web.templating import LANG_COOKIE, TEXT_COOKIE, page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -217,7 +217,8 @@ async def logout(request: Request, platform: PlatformDep, session: SessionDep) -
 
 @router.get("/console")
 def console_home(request: Request, who: ConsoleUserDep, session: SessionDep) -> HTMLResponse:
-    return render_console(request, who, "console/home.html", {"counts": console_counts(session)})
+    context = {"counts": console_counts(session), **ingest_panels(session, who.actor)}
+    return render_console(request, who, "console/home.html", context)
 
 
 @router.get("/console/counts")

@@ -53,7 +53,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     if settings.jobs_in_process:
         queue.start_in_process(settings.jobs_workers)
     try:
-        app = create_app(settings, platform=platform)
+        app = create_app(settings, platform=platform, queue=queue)
         log.info("serving on http://%s:%d", host, port)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:

@@ -12,11 +12,16 @@ from rongshu import __version__
 from rongshu.core.audit import service as audit
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Permission
-from rongshu.core.identity.schemas import ConsoleCounts
+from rongshu.core.identity.schemas import Actor, ConsoleCounts
+from rongshu.ingest import access as ingest_access
+from rongshu.ingest import service as ingest
+from rongshu.ingest.browse import volume_summary
+from rongshu.ingest.messages import register_ingest_messages
 from rongshu.web.deps import ActorDep, PlatformDep, SessionDep
 
 router = APIRouter()
 api = APIRouter(prefix="/console", tags=["console"])
+register_ingest_messages()  # the home's aggregation panels speak the ingest area's words
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -49,6 +54,21 @@ def console_counts(session: Session) -> ConsoleCounts:
     )
 
 
+def ingest_panels(session: Session, actor: Actor) -> dict[str, object]:
+    """The console home's aggregation panels: the volume aggregated (政务数据汇聚量) for every
+    console user, and sources whose latest load failed for their stewards and platform admins."""
+    failing = None
+    if ingest_access.operates(actor):
+        failing = ingest.failing_sources(session)
+    elif actor.department and ingest_access.stewards(actor, actor.department):
+        failing = ingest.failing_sources(session, department=actor.department)
+    return {
+        "volumes": volume_summary(session),
+        "department_names": {d.code: d.name for d in identity.list_departments(session)},
+        "failing": failing,
+    }
+
+
 @api.get("/counts", response_model=ConsoleCounts, summary="Live counts of the console home")
 def counts(session: SessionDep, platform: PlatformDep, actor: ActorDep) -> ConsoleCounts:
     identity.require(actor, Permission.VIEW_CONSOLE, platform.ledger)
@@ -61,4 +81,21 @@ def activity(session: SessionDep, platform: PlatformDep, actor: ActorDep) -> dic
     return {
         "hours": [f"{h:02d}:00" for h in range(24)],
         "entries": audit.entries_per_hour_today(session),
+    }
+
+
+@api.get("/volumes", summary="Rows aggregated per department: today and the last 30 days")
+def volumes(
+    session: SessionDep, platform: PlatformDep, actor: ActorDep
+) -> dict[str, list[str] | list[int]]:
+    """The console home's volume chart (the same figures as ``/api/v1/ingest/volumes``)."""
+    identity.require(actor, Permission.VIEW_CONSOLE, platform.ledger)
+    summary = volume_summary(session)
+    names = {d.code: d.name for d in identity.list_departments(session)}
+    return {
+        "departments": [
+            names.get(d.department_code, d.department_code) for d in summary.departments
+        ],
+        "rows": [d.rows_window for d in summary.departments],
+        "rows_today": [d.rows_today for d in summary.departments],
     }

@@ -39,6 +39,13 @@ def add(ctx: JobContext, *, a: int, b: int) -> int:
     return a + b
 
 
+@jobs.job("test.follow_up")
+def follow_up(ctx: JobContext, *, a: int) -> int:
+    assert ctx.queue is not None
+    result: int = ctx.queue.enqueue("test.add", a=a, b=a).result(timeout=WAIT)
+    return result
+
+
 @jobs.job("test.count")
 def count(ctx: JobContext, *, label: str) -> str:
     record(ctx, label)
@@ -393,3 +400,31 @@ def test_foreground_worker_finishes_its_job_on_a_stop_signal(
     assert (workdir / "finished").read_text() == handle.id
     assert handle.result(timeout=WAIT) == "done"
     queue.close()
+
+
+def test_slots_limit_concurrent_holders_across_queues(harness: Harness) -> None:
+    first, second = harness.open(), harness.open()  # two processes' view of one backend
+    held = [
+        first.acquire_slot("test.slots", 2, ttl=60),
+        second.acquire_slot("test.slots", 2, ttl=60),
+    ]
+    assert all(held) and held[0] != held[1]
+    assert first.acquire_slot("test.slots", 2, ttl=60) is None
+    assert second.acquire_slot("test.other", 1, ttl=60) is not None  # groups are independent
+    second.release_slot(held[0])  # any process may release a slot it was handed
+    again = first.acquire_slot("test.slots", 2, ttl=60)
+    assert again is not None
+    with pytest.raises(ValidationFailed):
+        first.acquire_slot("test.slots", 0, ttl=60)
+
+
+def test_a_dead_holders_slot_frees_after_its_lifetime(queue: JobQueue) -> None:
+    assert queue.acquire_slot("test.slots", 1, ttl=0.2) is not None
+    assert queue.acquire_slot("test.slots", 1, ttl=0.2) is None
+    time.sleep(0.3)
+    assert queue.acquire_slot("test.slots", 1, ttl=60) is not None
+
+
+def test_jobs_can_queue_follow_up_work(queue: JobQueue) -> None:
+    queue.start_in_process(workers=2)
+    assert queue.enqueue("test.follow_up", a=4).result(timeout=WAIT) == 8

@@ -42,3 +42,21 @@ def test_attach_run_and_see_the_load(tmp_path: Path) -> None:
     assert status["volumes_today"][0]["rows_written"] == 300
     missing = rongshu(data_dir, "ingest", "run", "350100-RS-0001", code=4)
     assert "no matching source" in missing
+    assert status["failing_sources"] == []
+
+
+def test_a_failing_load_is_a_clear_error_and_an_alert(tmp_path: Path) -> None:
+    city, data_dir = tmp_path / "city", tmp_path / "data"
+    generate_city(city, rows=100, seed=3)
+    platform = Platform.open(Settings(data_dir=data_dir), upgrade=True)
+    try:
+        bootstrap(platform)
+        register_demo_catalog(platform, city)
+    finally:
+        platform.close()
+    rongshu(data_dir, "ingest", "attach", "350100-GA-0001", "--name", "drop", "--kind", "csv",
+            "--option", f"path={tmp_path / 'not-there.csv'}")  # fmt: skip
+    out = rongshu(data_dir, "ingest", "run", "350100-GA-0001", code=4)
+    assert "not-there.csv" in out and "Traceback" not in out
+    status = rongshu(data_dir, "ingest", "status")
+    assert "failing:" in status and "350100-GA-0001 ← drop" in status

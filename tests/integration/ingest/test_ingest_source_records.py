@@ -89,6 +89,7 @@ def test_only_the_departments_stewards_attach_sources(
     ("changes", "field"),
     [
         ({"mode": LoadMode.INCREMENTAL}, "watermark_column"),
+        ({"mode": LoadMode.INCREMENTAL, "watermark_column": "no_such_field"}, "watermark_column"),
         ({"key_fields": []}, "key_fields"),
         ({"key_fields": ["no_such_field"]}, "key_fields"),
     ],

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +20,7 @@ from rongshu.lake import Lake, LakeStorageError, LakeTable
 from rongshu.lake.duckdb_engine import DuckDBEngine
 from rongshu.lake.storage import data_files
 
+Mount = Callable[[str, Path], AbstractContextManager[None]]  # the mount fixture (conftest.py)
 SCHEMA = pa.schema([("id", pa.int64()), ("payload", pa.string())])
 BASE = [{"id": i, "payload": f"原始 {i}"} for i in range(100)]
 
@@ -71,34 +72,6 @@ def assert_unchanged(table: LakeTable) -> None:
         assert engine.count("t") == len(BASE)
 
 
-def _run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True)
-
-
-@contextmanager
-def mounted(kind: str, path: Path) -> Iterator[None]:
-    """A small tmpfs at ``path``, or ``path`` bound onto itself read-only; skip if refused."""
-    if os.geteuid() != 0:
-        pytest.skip(f"mounting a {kind} disk needs root")
-    try:
-        if kind == "tmpfs":
-            _run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(path))
-        else:
-            _run("mount", "--bind", str(path), str(path))
-            try:
-                _run("mount", "-o", "remount,bind,ro", str(path))
-            except subprocess.CalledProcessError:
-                _run("umount", str(path))
-                raise
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        pytest.skip(f"cannot mount a {kind} disk here: {exc} {detail.decode(errors='replace')}")
-    try:
-        yield
-    finally:
-        _run("umount", str(path))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["append", "overwrite", "merge"])
 def test_a_load_killed_mid_write_leaves_the_previous_version_intact(
@@ -144,11 +117,11 @@ def test_a_load_killed_mid_write_leaves_the_previous_version_intact(
 
 @pytest.mark.parametrize("mode", ["append", "overwrite", "merge"])
 def test_a_full_disk_gives_a_clear_error_and_leaves_the_lake_unchanged(
-    tmp_path: Path, mode: str
+    tmp_path: Path, mount: Mount, mode: str
 ) -> None:
     disk = tmp_path / "small-disk"
     disk.mkdir()
-    with mounted("tmpfs", disk):
+    with mount("tmpfs", disk):
         lake = Lake(disk / "lake", target_file_size=256 * 1024)
         table = base_table(lake)
         committed = data_files(table.path)
@@ -165,10 +138,12 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_the_lake_unchanged(
         assert retry.version == 1
 
 
-def test_a_read_only_disk_gives_a_clear_error_and_the_lake_stays_readable(lake: Lake) -> None:
+def test_a_read_only_disk_gives_a_clear_error_and_the_lake_stays_readable(
+    lake: Lake, mount: Mount
+) -> None:
     table = base_table(lake)
     committed = data_files(table.path)
-    with mounted("read-only", lake.root):
+    with mount("read-only", lake.root):
         for mode in ("append", "overwrite", "merge"):
             with pytest.raises(LakeStorageError, match="read-only"):
                 table.commit(random_rows(5000), schema=SCHEMA, mode=mode, key=["id"])  # type: ignore[arg-type]

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
 
+from rongshu.catalog.schemas import FieldType
 from rongshu.core.errors import ValidationFailed
 from rongshu.ingest.connectors import (
     CONNECTORS,
@@ -22,7 +24,12 @@ from rongshu.ingest.connectors import (
     open_connector,
     register_connector,
 )
-from rongshu.ingest.connectors.base import as_text_table, filter_after, split_batch
+from rongshu.ingest.connectors.base import (
+    as_text_table,
+    filter_after,
+    split_batch,
+    watermark_value,
+)
 from rongshu.ingest.connectors.encoding import detect_encoding, first_invalid, normalise_encoding
 from rongshu.ingest.connectors.records import RecordBatcher, cell_text, flatten, records_at
 
@@ -123,16 +130,42 @@ def test_watermark_keeps_rows_after_the_value_only() -> None:
     assert filter_after(batch, WatermarkFilter("id", 1)).column("id").to_pylist() == [2, 3]
     after_day = filter_after(batch, WatermarkFilter("day", date(2024, 1, 1)))
     assert after_day.column("day").to_pylist() == ["2024-01-02", "2024-01-03"]
-    numeric = pa.record_batch({"seq": pa.array(["9", "10", "11"])})
-    # Text holding numbers compares as numbers, so "10" comes after 9.
-    assert filter_after(numeric, WatermarkFilter("seq", 9)).column("seq").to_pylist() == [
+    # Text holding numbers compares as numbers, so "10" comes after 9; "x" cannot be read and
+    # is kept for the mapping to reject with its reason, never dropped by the filter.
+    assert filter_after(batch, WatermarkFilter("seq", 9)).column("seq").to_pylist() == [
         "10",
         "11",
+        "x",
     ]
-    with pytest.raises(SourceUnreadable, match="not numbers"):
-        filter_after(batch, WatermarkFilter("seq", 9))
     with pytest.raises(ValidationFailed, match="not a column"):
         filter_after(batch, WatermarkFilter("missing", 1))
+
+
+def test_watermark_compares_departments_dates_as_dates_not_text() -> None:
+    batch = pa.record_batch({"day": ["2020/1/2", "2020-01-10", "2020年1月11日", "20200109"]})
+    # As text, "2020/1/2" sorts after "2020-01-10"; as dates it is long before.
+    later = filter_after(batch, WatermarkFilter("day", date(2020, 1, 9)))
+    assert later.column("day").to_pylist() == ["2020-01-10", "2020年1月11日"]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    times = pa.record_batch(
+        {"at": pa.array([datetime(2020, 1, 10, 8), datetime(2020, 1, 10, 9)], pa.timestamp("us"))}
+    )
+    # A naive column is compared in the watermark's own zone, the zone the mapping reads it in.
+    after = WatermarkFilter("at", datetime(2020, 1, 10, 8, tzinfo=shanghai))
+    assert filter_after(times, after).num_rows == 1
+
+
+def test_saved_watermarks_come_back_in_their_field_type() -> None:
+    assert watermark_value("2020-01-10", FieldType.DATE, timezone="UTC") == date(2020, 1, 10)
+    moment = watermark_value(
+        "2020-01-10 08:00:00+00:00", FieldType.DATETIME, timezone="Asia/Shanghai"
+    )
+    assert moment == datetime(2020, 1, 10, 8, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(hours=8)  # shown in the mapping's zone
+    assert watermark_value("120", FieldType.INTEGER, timezone="UTC") == 120
+    assert watermark_value("P0200", FieldType.STRING, timezone="UTC") == "P0200"
+    with pytest.raises(ValidationFailed, match="not a date value"):
+        watermark_value("yesterday", FieldType.DATE, timezone="UTC")
 
 
 def test_split_batch_bounds_the_rows_per_batch() -> None:

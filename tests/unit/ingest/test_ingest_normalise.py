@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from rongshu.ingest.normalise import (
@@ -11,6 +12,7 @@ from rongshu.ingest.normalise import (
     empty_to_null,
     halfwidth,
     null_markers,
+    trim,
     unknown_steps,
 )
 
@@ -58,6 +60,19 @@ def test_null_markers_and_invisible_characters() -> None:
 
 def test_empty_to_null_keeps_other_values() -> None:
     assert empty_to_null(pa.array(["a", ""])).to_pylist() == ["a", None]
+    assert empty_to_null(pa.array(["", None, "b", ""]).slice(1)).to_pylist() == [None, "b", None]
+
+
+def test_trim_removes_every_character_arrow_counts_as_whitespace() -> None:
+    # trim skips columns whose cells cannot start or end with whitespace: it must never skip
+    # one that does, whatever the character and however short the cell.
+    characters = [chr(c) for c in range(0x3100) if not 0xD800 <= c <= 0xDFFF]
+    spaces = [c for c in characters if pc.utf8_trim_whitespace(pa.array([c])).to_pylist() == [""]]
+    assert {"\t", " ", "\u00a0", "\u2000", "\u3000"} <= set(spaces)
+    for space in spaces:
+        for cell in (space, f"{space}号", f"号{space}", f"a{space}", f"{space}1", f"名{space}号"):
+            column = pa.array(["张三", cell, "350104"])
+            assert trim(column).to_pylist() == pc.utf8_trim_whitespace(column).to_pylist()
     assert null_markers(pa.array(["ok"])).to_pylist() == ["ok"]
 
 

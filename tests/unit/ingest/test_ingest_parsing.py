@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from rongshu.catalog.schemas import FieldType
+from rongshu.ingest import dates
 from rongshu.ingest.parsing import ParseOptions, format_pattern, parse
 
 
@@ -163,6 +164,48 @@ def test_impossible_times_fail(text: str) -> None:
     assert read([text], FieldType.DATETIME) == ["FAIL"]
 
 
+ISO_CELLS = [
+    "2020-01-02", "0001-01-02", "9999-12-31", "2020-02-29", "1900-02-28", "0000-01-01",
+    "2020-01-02 03:04:05", "2020-01-02T23:59:59", "2020-01-02 24:00:00", "2020-01-02 23:59:60",
+    "0000-06-01 00:00:00", "2020-01-02 03:04", "2020-01-02T00:00", "2020-01-02 00:60",
+    "2020-1-02 03:04", "2020-01-02 3:04:05", "2020-01-02x03:04:05", "2020-01-0２",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("data_type", [FieldType.DATE, FieldType.DATETIME])
+@pytest.mark.parametrize("cell", ISO_CELLS)
+def test_iso_cells_read_by_arrow_exactly_as_by_the_byte_reader(
+    cell: str, data_type: FieldType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alone, an ISO cell goes to Arrow's parser; beside an impossible date of the same shape
+    # (which makes Arrow refuse the batch) it is read cell by cell. Both read as the byte reader.
+    alone = read([cell], data_type)
+    impossible = "2021-02-29 00:00:00"[: len(cell)]
+    beside = read([cell, impossible], data_type)
+    monkeypatch.setattr(dates, "_read_iso", lambda *args: None)
+    assert alone == beside[:1] == read([cell], data_type)
+    assert beside[1] == "FAIL"
+
+
+def test_iso_cells_never_reach_the_byte_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    def byte_reader(*args: object) -> None:
+        raise AssertionError("ISO cells went to the byte reader")
+
+    monkeypatch.setattr(dates, "_read_layouts", byte_reader)
+    cells = ["2020-01-02", None, "2020-01-02 08:30:00", "2020-01-02T08:30"]
+    assert read(cells, FieldType.DATETIME) == [
+        datetime(2020, 1, 1, 16, 0, tzinfo=UTC),
+        None,
+        datetime(2020, 1, 2, 0, 30, tzinfo=UTC),
+        datetime(2020, 1, 2, 0, 30, tzinfo=UTC),
+    ]
+
+
+def test_an_impossible_date_among_iso_dates_fails_alone() -> None:
+    cells = ["2020-01-02", "2020-02-30", "2020-01-02", "2020年1月2日", "2020/01/02"]
+    assert read(cells * 3, FieldType.DATE) == [D, "FAIL", D, D, D] * 3
+
+
 def test_typed_temporal_sources() -> None:
     naive = pa.array([datetime(2020, 1, 2, 8, 30)], pa.timestamp("s"))
     assert parse(naive, FieldType.DATETIME).values.to_pylist() == [
@@ -192,6 +235,10 @@ def test_integers() -> None:
         12, 5, -3, 1234, 123, 12, "FAIL", "FAIL", "FAIL", "FAIL", "FAIL",
         9223372036854775807, "FAIL",
     ]  # fmt: skip
+
+
+def test_hex_integers_are_refused_even_where_the_rest_of_the_column_is_plain() -> None:
+    assert read(["12", "0x10", "0X1F", "7"], FieldType.INTEGER) == [12, "FAIL", "FAIL", 7]
 
 
 def test_integers_from_numeric_columns() -> None:

@@ -58,7 +58,7 @@ def audit_on_commit(session: Session, ledger: AuditLedger, record: AuditRecord) 
             for item in committed.info.pop(_PENDING_KEY, []):
                 ledger.append(item)
 
-        def discard_pending(rolled_back: Session) -> None:
+        def discard_pending(rolled_back: Session, _transaction: object) -> None:
             rolled_back.info.pop(_PENDING_KEY, None)
 
         event.listen(session, "after_commit", flush_pending, once=True)

@@ -137,7 +137,9 @@ class JobQueue:
             if self._resources is None:
                 made = self._context_factory(self.settings) if self._context_factory else {}
                 self._resources = MappingProxyType(dict(made))
-        return JobContext(self.settings, self._resources, job_id=job_id, attempt=attempt)
+        return JobContext(
+            self.settings, self._resources, job_id=job_id, attempt=attempt, queue=self
+        )
 
     def _execute(
         self,
@@ -211,6 +213,24 @@ class JobQueue:
             ) from None
         except TaskException as exc:
             raise _failure(handle, exc.metadata) from None
+
+    def acquire_slot(self, group: str, limit: int, *, ttl: float) -> str | None:
+        """Take one of ``limit`` slots of ``group`` (across every process on this queue's
+        backend); returns the slot to release, or ``None`` when all are taken. A holder that dies
+        keeps its slot until ``ttl`` seconds have passed."""
+        if limit < 1:
+            raise ValidationFailed(f"the slot limit of {group} must be at least 1")
+        token = str(uuid.uuid4())
+        for index in range(limit):
+            key = f"slot:{group}:{index}"
+            if self._backend.claim(key, token, ttl) == token:
+                return f"{key}|{token}"
+        return None
+
+    def release_slot(self, slot: str) -> None:
+        """Give back a slot from ``acquire_slot`` (a no-op if it has expired and been retaken)."""
+        key, _, token = slot.rpartition("|")
+        self._backend.release(key, token)
 
     def run_now(self, name: str, **kwargs: Any) -> Any:
         """Run job ``name`` in the caller, once, without the queue; errors propagate as raised."""

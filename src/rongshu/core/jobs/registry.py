@@ -15,6 +15,7 @@ from huey import crontab
 from rongshu.core.errors import ConfigurationError, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
+    from rongshu.core.jobs.queue import JobQueue
     from rongshu.core.settings import Settings
 
 #: Cron schedules are read in Beijing time; China has kept UTC+8 without DST since 1991.
@@ -32,12 +33,14 @@ _RESERVED_ARGUMENTS = frozenset({"name", "idempotency_key", "delay", "task"})
 
 @dataclass(frozen=True)
 class JobContext:
-    """What the queue hands every job: the settings and this process's shared resources."""
+    """What the queue hands every job: the settings, this process's shared resources, and the
+    queue itself (``None`` when a job runs outside one), for jobs that queue follow-up work."""
 
     settings: Settings
     resources: Mapping[str, Any] = field(default_factory=dict)
     job_id: str = ""
     attempt: int = 1
+    queue: JobQueue | None = field(default=None, repr=False)
 
     def resource(self, name: str) -> Any:
         """The resource registered under ``name``; a clear error when the worker lacks it."""

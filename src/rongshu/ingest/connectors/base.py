@@ -8,16 +8,21 @@ and numbers); database, Parquet and JSON connectors may yield native types (the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, runtime_checkable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from rongshu.catalog.schemas import FieldType
 from rongshu.core.errors import NotFound, RongshuError, ValidationFailed
+from rongshu.ingest.parsing import Parsed, ParseOptions, parse
 
 #: Rows per batch unless the caller asks otherwise; batches never hold more.
 DEFAULT_BATCH_ROWS = 65_536
@@ -31,10 +36,19 @@ class SourceSpec(BaseModel):
 
 
 class WatermarkFilter(NamedTuple):
-    """Read only rows whose ``column`` is greater than ``after`` (incremental loads)."""
+    """Read only rows whose ``column`` is greater than ``after`` (incremental loads).
+
+    ``after`` is typed: an int, float or ``Decimal``, a ``date``, a ``datetime`` (aware: a column
+    of naive date-times is compared in ``after``'s own zone), or a ``str`` (compared as text).
+    ``read`` reads a source column the way the load's mapping reads the watermark field
+    (``Mapper.reader``), so ``2020/1/2`` and ``2020年1月2日`` compare as the dates they are;
+    connectors that narrow the rows themselves (a ``WHERE`` clause, a Parquet filter) still
+    apply it to what they read, so it has the last word.
+    """
 
     column: str
     after: Any
+    read: Callable[[pa.Array], Parsed] | None = None
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -191,20 +205,14 @@ def split_batch(batch: pa.RecordBatch, batch_rows: int) -> Iterator[pa.RecordBat
         yield batch.slice(start, batch_rows)
 
 
-def _comparable_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def filter_after(batch: pa.RecordBatch, watermark: WatermarkFilter) -> pa.RecordBatch:
     """The rows of ``batch`` whose watermark column is greater than ``watermark.after``.
 
-    Rows with no value in the column are left out, as a database's ``WHERE col > x`` would. A
-    string column compared with a number is compared as numbers; with a date or time, as ISO
-    text (so the column should hold ISO dates; other spellings are the mapping's job).
+    Values are read by ``watermark.read``; without it, a text column is read with the default
+    readers for ``after``'s type (numbers, dates in departments' spellings, date-times) unless
+    ``after`` is text too. Rows with no value in the column are left out, as a database's
+    ``WHERE col > x`` would; rows whose value cannot be read are kept, so that the mapping
+    rejects them with the reason rather than the filter dropping them silently.
     """
     index = batch.schema.get_field_index(watermark.column)
     if index < 0:
@@ -212,31 +220,90 @@ def filter_after(batch: pa.RecordBatch, watermark: WatermarkFilter) -> pa.Record
             f"watermark column {watermark.column!r} is not a column of the source",
             details=[{"field": "watermark_column", "value": watermark.column}],
         )
-    column = batch.column(index)
-    after = watermark.after
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        if isinstance(after, int | float) and not isinstance(after, bool):
-            try:
-                column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise SourceUnreadable(
-                    f"watermark column {watermark.column!r} holds values that are not numbers",
-                    details=[{"field": "watermark_column", "reason": str(exc)}],
-                ) from None
-            scalar = pa.scalar(float(after), pa.float64())
-        else:
-            scalar = pa.scalar(_comparable_text(after), column.type)
-    else:
-        try:
-            scalar = pa.scalar(after).cast(column.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            raise ValidationFailed(
-                f"watermark value {after!r} does not compare with column "
-                f"{watermark.column!r} of type {column.type}",
-                details=[{"field": "watermark", "reason": str(exc)}],
-            ) from None
-    mask = pc.fill_null(pc.greater(column, scalar), False)
-    return batch.filter(mask)
+    values, unreadable = _watermark_values(batch.column(index), watermark)
+    later = pc.fill_null(pc.greater(values, _bound(watermark, values.type)), False)
+    if unreadable.any():
+        later = pc.or_(later, pa.array(unreadable))
+    return batch.filter(later)
+
+
+def watermark_value(text: str, data_type: FieldType | None, *, timezone: str) -> Any:
+    """A watermark as sources keep it (text) back in its field's type, for ``WatermarkFilter``.
+
+    Dates become ``date``, date-times an aware ``datetime`` in ``timezone`` (the zone the
+    mapping reads naive date-times in, so a database compares it with its own local times),
+    integers ``int``, decimals ``float``; other types stay text.
+    """
+    if data_type is None or data_type not in _TYPED_WATERMARKS:
+        return text
+    parsed = parse(
+        pa.array([text], pa.string()), data_type, options=ParseOptions(timezone=timezone)
+    )
+    value = parsed.values[0].as_py()
+    if value is None or parsed.failed.any():
+        raise ValidationFailed(
+            f"the saved watermark {text!r} is not a {data_type.value} value; did the "
+            "watermark field's type change?",
+            details=[{"field": "last_watermark", "value": text}],
+        )
+    if isinstance(value, datetime):
+        return value.astimezone(zoneinfo.ZoneInfo(timezone))
+    return value
+
+
+_TYPED_WATERMARKS = (FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME)
+
+
+def _watermark_values(column: pa.Array | pa.ChunkedArray, watermark: WatermarkFilter) -> Parsed:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if watermark.read is not None:
+        return watermark.read(column)
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    if is_text and not isinstance(watermark.after, str):
+        return parse(column, _field_type(watermark.after))
+    return Parsed(column, np.zeros(len(column), dtype=bool))
+
+
+def _field_type(after: Any) -> FieldType:
+    """The field type whose reader turns text into values comparable with ``after``."""
+    if isinstance(after, datetime):
+        return FieldType.DATETIME
+    if isinstance(after, date):
+        return FieldType.DATE
+    if isinstance(after, int) and not isinstance(after, bool):
+        return FieldType.INTEGER
+    if isinstance(after, float | Decimal):
+        return FieldType.DECIMAL
+    raise ValidationFailed(
+        f"a watermark is a number, a date, a date-time or text, not {after!r}",
+        details=[{"field": "watermark", "value": repr(after)}],
+    )
+
+
+def _bound(watermark: WatermarkFilter, kind: pa.DataType) -> pa.Scalar:
+    try:
+        return watermark_scalar(watermark.after, kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise ValidationFailed(
+            f"watermark value {watermark.after!r} does not compare with column "
+            f"{watermark.column!r} of type {kind}",
+            details=[{"field": "watermark", "reason": str(exc)}],
+        ) from None
+
+
+def watermark_scalar(after: Any, kind: pa.DataType) -> pa.Scalar:
+    """``after`` as an Arrow scalar of type ``kind``; raises Arrow's error when it cannot be.
+
+    An aware date-time against naive timestamps keeps its wall clock (in its own zone), which
+    is how the mapping reads naive values when the zones are the same.
+    """
+    naive = pa.types.is_timestamp(kind) and kind.tz is None
+    if isinstance(after, datetime) and after.tzinfo is not None and naive:
+        after = after.replace(tzinfo=None)
+    return pa.scalar(after).cast(kind)
 
 
 def as_text_table(table: pa.Table) -> pa.Table:

@@ -24,6 +24,7 @@ from rongshu.ingest.connectors.base import (
     parse_options,
     register_connector,
     split_batch,
+    watermark_scalar,
 )
 from rongshu.ingest.connectors.files import FileOptions, check_files, file_fingerprint, total_size
 
@@ -116,7 +117,11 @@ class ParquetConnector:
 def _pushdown(
     schema: pa.Schema, watermark: WatermarkFilter | None
 ) -> tuple[ds.Expression | None, WatermarkFilter | None]:
-    """The filter expression for the reader, or the watermark to apply after reading."""
+    """The filter expression for the reader, and the watermark to apply after reading.
+
+    A watermark with its own reader is applied after reading as well: the expression compares
+    the file's values, the reader compares them as the mapping reads the field.
+    """
     if watermark is None:
         return None, None
     index = schema.get_field_index(watermark.column)
@@ -129,10 +134,10 @@ def _pushdown(
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
         return None, watermark
     try:
-        value = pa.scalar(watermark.after).cast(kind)
+        value = watermark_scalar(watermark.after, kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None, watermark
-    return ds.field(watermark.column) > value, None
+    return ds.field(watermark.column) > value, watermark if watermark.read is not None else None
 
 
 def _decoded(data: Any) -> Any:

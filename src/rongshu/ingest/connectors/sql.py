@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +42,7 @@ from rongshu.ingest.connectors.base import (
     WatermarkFilter,
     as_text_table,
     check_batch_rows,
+    filter_after,
     parse_options,
     register_connector,
 )
@@ -140,12 +141,16 @@ class SqlConnector:
         if self._url.get_backend_name() in ("mysql", "mariadb") and (
             self._url.get_driver_name() == "pymysql"
         ):
-            return self._mysql_batches(statement, batch_rows)
-        return self._generic_batches(statement, batch_rows)
+            stream = self._mysql_batches(statement, batch_rows)
+        else:
+            stream = self._generic_batches(statement, batch_rows)
+        if watermark is not None and watermark.read is not None:
+            return _refiltered(stream, watermark)
+        return stream
 
     def _generic_batches(
         self, statement: sa.Select[Any], batch_rows: int
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Generator[pa.RecordBatch]:
         with self._connection() as conn:
             streaming = conn.execution_options(stream_results=True, max_row_buffer=batch_rows)
             result = self._execute(streaming, statement)
@@ -177,11 +182,10 @@ class SqlConnector:
     def _select(self, watermark: WatermarkFilter | None) -> sa.Select[Any]:
         statement: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(self._source())
         if watermark is not None:
+            after = _bound_value(watermark.after, self._url.get_backend_name())
             statement = statement.where(
-                # Untyped, so the database reads a text watermark ("2024-01-01 08:00:00", as
-                # load records keep it) as the column's own type.
-                sa.column(watermark.column)
-                > sa.bindparam("rongshu_after", watermark.after, type_=NullType())
+                # Untyped, so the database reads the text as the column's own type.
+                sa.column(watermark.column) > sa.bindparam("rongshu_after", after, type_=NullType())
             )
         return statement
 
@@ -241,7 +245,7 @@ class SqlConnector:
 
     def _mysql_batches(
         self, statement: sa.Select[Any], batch_rows: int
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Generator[pa.RecordBatch]:
         import pymysql  # type: ignore[import-untyped]
         import pymysql.converters  # type: ignore[import-untyped]
 
@@ -293,6 +297,42 @@ class SqlConnector:
             raise self._translate(exc) from None
         finally:
             conn.close()
+
+
+def _bound_value(after: Any, backend: str) -> Any:
+    """The watermark as the ``WHERE`` clause binds it.
+
+    Dates and date-times go as ISO text, which the database reads as the column's own type (a
+    text column compares text: a rough cut the watermark's reader then corrects). PostgreSQL
+    gets the zone offset (a ``timestamptz`` column needs it, a ``timestamp`` column ignores it),
+    other databases the wall clock in the watermark's zone, which is the zone the mapping reads
+    their naive date-times in. PostgreSQL gets numbers as text too, so that a ``varchar``
+    column is compared rather than refused (``character varying > integer``).
+    """
+    if isinstance(after, datetime):
+        if backend != "postgresql" and after.tzinfo is not None:
+            after = after.replace(tzinfo=None)
+        return after.isoformat(sep=" ")
+    if isinstance(after, date):
+        return after.isoformat()
+    if isinstance(after, Decimal):
+        return str(after)
+    if backend == "postgresql" and isinstance(after, int | float) and not isinstance(after, bool):
+        return str(after)
+    return after
+
+
+def _refiltered(
+    stream: Generator[pa.RecordBatch], watermark: WatermarkFilter
+) -> Generator[pa.RecordBatch]:
+    """The database's rows past the watermark, checked with the watermark's own reader.
+
+    The ``WHERE`` clause compares in the database's terms (text, its time zone); the reader
+    compares as the mapping reads the field, so a re-run never appends the same row twice.
+    """
+    with closing(stream):  # closing this closes the cursor underneath
+        for batch in stream:
+            yield filter_after(batch, watermark)
 
 
 def _speed_up_rows(result: Any, width: int) -> None:
