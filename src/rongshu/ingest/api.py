@@ -16,7 +16,6 @@ from fastapi.concurrency import run_in_threadpool
 from rongshu.catalog import service as catalog
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.service import require
-from rongshu.core.jobs import JobQueue
 from rongshu.ingest import access, browse, service, uploads
 from rongshu.ingest.browse import (
     MAX_PAGE_ROWS,
@@ -40,18 +39,12 @@ from rongshu.ingest.schemas import (
     VolumeRow,
 )
 from rongshu.lake.tables import Lake
-from rongshu.web.deps import ActorDep, PlatformDep, SessionDep
+from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, get_queue
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
 Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS)]
-
-
-def job_queue(request: Request) -> JobQueue | None:
-    """The app's job queue, when it was given one (``rongshu serve``); else loads run here."""
-    queue: JobQueue | None = getattr(request.app.state, "queue", None)
-    return queue
 
 
 def upload_limit(platform: PlatformDep) -> int:
@@ -171,7 +164,7 @@ def run_source(
     platform: PlatformDep,
 ) -> LoadRequested:
     outcome = request_load(
-        platform, job_queue(request), resource_code=resource_code, source_name=name, actor=actor
+        platform, get_queue(request), resource_code=resource_code, source_name=name, actor=actor
     )
     if isinstance(outcome, LoadPublic):
         response.status_code = status.HTTP_201_CREATED

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from rongshu.catalog import service as catalog
 from rongshu.core.errors import PermissionDenied, RongshuError
 from rongshu.core.identity.roles import Permission
+from rongshu.core.platform import Platform
 from rongshu.ingest import access, browse, service
-from rongshu.ingest.api import job_queue
 from rongshu.ingest.jobs import request_load
 from rongshu.ingest.mapping import FieldMapping
 from rongshu.ingest.messages import register_ingest_messages
 from rongshu.ingest.schemas import LoadPublic, LoadStatus
 from rongshu.lake.tables import Lake
-from rongshu.web.deps import PlatformDep, SessionDep, check_csrf
+from rongshu.web.deps import PlatformDep, SessionDep, check_csrf, get_queue
 from rongshu.web.pages import ConsoleUser, ConsoleUserDep, render_console
 from rongshu.web.templating import register_nav, register_templates
 
@@ -142,6 +142,7 @@ def source_page(
     session: SessionDep,
     platform: PlatformDep,
     page: int = Query(1, ge=1, le=10_000),
+    after: int | None = Query(None, ge=0),
 ) -> HTMLResponse:
     row = browse.seen_source(
         session, resource_code=resource_code, name=name, actor=who.actor, ledger=platform.ledger
@@ -163,6 +164,12 @@ def source_page(
             or access.operates(who.actor),
             "may_map": access.stewards(who.actor, row.department_code),
             "page_link": lambda n: source_url(resource_code, name) + f"?page={n}",
+            # After "run now" through the queue, the loads list refreshes itself until a load
+            # newer than ``after`` has finished.
+            "watching": after is not None
+            and not any(
+                load.id > after and load.status is not LoadStatus.RUNNING for load in loads
+            ),
             "section": "sources",
             **_pages(total, page),
         },
@@ -179,11 +186,12 @@ async def run_now(
 ) -> Response:
     """Run a source now: queued when a job queue runs, else here (the page waits)."""
     await check_csrf(request)
+    latest = await run_in_threadpool(_latest_load_id, platform, resource_code, name)
     try:
         outcome = await run_in_threadpool(
             request_load,
             platform,
-            job_queue(request),
+            get_queue(request),
             resource_code=resource_code,
             source_name=name,
             actor=who.actor,
@@ -194,7 +202,15 @@ async def run_now(
         return RedirectResponse(source_url(resource_code, name) + "?done=failed", 303)
     if isinstance(outcome, LoadPublic):
         return RedirectResponse(f"{CONSOLE}/loads/{outcome.id}?done=ran", 303)
-    return RedirectResponse(source_url(resource_code, name) + "?done=queued", 303)
+    # The page watches for a load newer than the latest one before this request.
+    return RedirectResponse(source_url(resource_code, name) + f"?done=queued&after={latest}", 303)
+
+
+def _latest_load_id(platform: Platform, resource_code: str, name: str) -> int:
+    with platform.db.session_scope() as session:
+        row = service.get_source(session, resource_code=resource_code, name=name)
+        loads, _ = service.list_loads(session, source_id=row.id, limit=1)
+    return loads[0].id if loads else 0
 
 
 @router.get(CONSOLE + "/loads/{load_id}")

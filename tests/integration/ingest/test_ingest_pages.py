@@ -101,6 +101,10 @@ def test_steward_attaches_a_file_maps_it_runs_it_and_reads_the_version(
     source = client.get(SOURCE, headers=HTML)
     assert source.status_code == 200 and source.text.count('data-testid="load-row"') == 1
     assert "成功" in source.text  # 状态
+    # After a queued "run now" the loads list polls until a load newer than `after` finished.
+    assert 'hx-trigger="every 2s"' in client.get(f"{SOURCE}?after=999", headers=HTML).text
+    assert 'hx-trigger="every 2s"' not in client.get(f"{SOURCE}?after=0", headers=HTML).text
+    assert 'hx-trigger="every 2s"' not in source.text
     listing = client.get("/console/ingest", headers=HTML)
     assert "registry-file" in listing.text and 'data-testid="source-row"' in listing.text
     assert 'data-testid="load-row"' in client.get("/console/ingest/loads", headers=HTML).text
