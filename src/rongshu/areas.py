@@ -12,12 +12,27 @@ JOB_MODULES: tuple[str, ...] = (
     "rongshu.core.audit.jobs",
     "rongshu.lake.jobs",
     "rongshu.ingest.jobs",
+    "rongshu.quality.jobs",
+    "rongshu.quality.correction_jobs",
+)
+
+#: Modules that add hooks to other areas' extension points (e.g. checks after each load).
+HOOK_MODULES: tuple[str, ...] = (
+    "rongshu.quality.hooks",
+    "rongshu.quality.corrections",
+    "rongshu.quality.objections",
 )
 
 
 def load_jobs() -> None:
     """Import every area's jobs module so its definitions are in the registry."""
     for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def load_hooks() -> None:
+    """Import every area's hooks module so its hooks are in place."""
+    for module in HOOK_MODULES:
         importlib.import_module(module)
 
 

@@ -43,6 +43,8 @@ from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
 from rongshu.ingest import cli as ingest_cli
+from rongshu.quality import cli as quality_cli
+from rongshu.standards import cli as standards_cli
 
 app = typer.Typer(
     name="rongshu",
@@ -62,6 +64,8 @@ app.add_typer(apps_app, name="app")
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(ingest_cli.app, name="ingest")
+app.add_typer(standards_cli.app, name="standards")
+app.add_typer(quality_cli.app, name="quality")
 
 # -- setup and serving ---------------------------------------------------------------------
 

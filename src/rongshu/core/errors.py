@@ -70,6 +70,14 @@ class Conflict(RongshuError):
     exit_code = 5
 
 
+class TooManyRequests(RongshuError):
+    """Asked too often (a rate limit); try again later."""
+
+    status = 429
+    code = "too_many_requests"
+    exit_code = 5
+
+
 class ConfigurationError(RongshuError):
     """The installation is not set up the way this action needs."""
 

@@ -8,7 +8,15 @@ from rongshu.core.audit import models as audit_models
 from rongshu.core.db import Base
 from rongshu.core.identity import models as identity_models
 from rongshu.ingest import models as ingest_models
+from rongshu.quality import models as quality_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "catalog_models", "identity_models", "ingest_models", "metadata"]
+__all__ = [
+    "audit_models",
+    "catalog_models",
+    "identity_models",
+    "ingest_models",
+    "metadata",
+    "quality_models",
+]

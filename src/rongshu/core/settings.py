@@ -142,10 +142,22 @@ class Settings(BaseSettings):
         ge=1,
         description="Latest versions of each lake table kept whatever their age; empty: no limit.",
     )
+    quality_correction_days: int = Field(
+        5,
+        ge=1,
+        description="Working days a department has to fix the problem data of a correction ticket.",
+    )
+    quality_ticket_severities: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["error"],
+        description=(
+            "Severities of rules whose failing rows open correction tickets after each quality "
+            "run, comma-separated (error, warning, info)."
+        ),
+    )
     log_format: str = Field("json", description="Log format: json (structured) or console.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
 
-    @field_validator("ingest_allowed_hosts", mode="before")
+    @field_validator("ingest_allowed_hosts", "quality_ticket_severities", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

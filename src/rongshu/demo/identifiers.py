@@ -16,26 +16,14 @@ from array import array
 from datetime import date
 
 from rongshu.demo.regions import ALL_REGIONS
+from rongshu.standards import ric, uscc
 
 # ---------------------------------------------------------------- GB 11643 citizen ID numbers
 
-RIC_CHECK_CHARS = "0123456789X"
-
-
-def ric_check_digit(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number."""
-    # Weights are 2^(17-i) mod 11, and 13 ≡ 2 (mod 11): parsing the digits in base 13 sums them.
-    return RIC_CHECK_CHARS[(1 - 2 * int(first17, 13)) % 11]
-
-
-def ric_is_valid_checksum(number: str) -> bool:
-    """Whether an 18-character ID number's last character matches its check digit."""
-    return (
-        len(number) == 18
-        and number[:17].isascii()
-        and number[:17].isdigit()
-        and number[17] == ric_check_digit(number[:17])
-    )
+#: The characters an ID number's check position can hold, in order.
+RIC_CHECK_CHARS = "".join(sorted(ric.CHECK_CHARS))
+ric_check_digit = ric.check_char
+ric_is_valid_checksum = ric.valid_check_char
 
 
 def make_ric(region: str, birth: date, sequence: int) -> str:
@@ -77,35 +65,10 @@ class IdSequenceAllocator:
 
 # ---------------------------------------------------------- GB 32100 unified social credit codes
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUE = {char: i for i, char in enumerate(USCC_ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _org_value(char: str) -> int:
-    return int(char) if char.isdigit() else ord(char) - 55  # A = 10 ... Z = 35
-
-
-def org_code_check_char(body8: str) -> str:
-    """The GB 11714 check character of an 8-character organisation code body."""
-    remainder = 11 - sum(_org_value(c) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True)) % 11
-    return "X" if remainder == 10 else "0" if remainder == 11 else str(remainder)
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100 MOD 31 check character of the first 17 characters of a credit code."""
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def uscc_is_valid(code: str) -> bool:
-    """Whether a credit code has valid characters and both check characters right."""
-    if len(code) != 18 or any(c not in _USCC_VALUE for c in code):
-        return False
-    if code[16] != org_code_check_char(code[8:16]):
-        return False
-    return code[17] == uscc_check_char(code[:17])
+USCC_ALPHABET = uscc.ALPHABET
+org_code_check_char = uscc.org_check_char
+uscc_check_char = uscc.check_char
+uscc_is_valid = uscc.valid_check_chars
 
 
 def make_uscc(authority: str, kind: str, region: str, body8: str) -> str:

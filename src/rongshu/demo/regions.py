@@ -4,8 +4,9 @@ Every code carries the years it was in force, so an ID number can carry a code t
 the number was first issued. Numbers were first issued in 1984 (first-generation cards); people
 born earlier carry the code of where they were registered in 1984, so the year that must match is
 ``issue_year(birth_year) == max(birth_year, 1984)``. Fuzhou's codes changed twice in that time:
-长乐县 350126 → 长乐市 350182 (1994) → 长乐区 350112 (2017) and 福清县 350127 → 福清市 350181
-(1990); people keep the code their number was issued with, so all of these appear in the data.
+长乐县 350126 → 长乐市 350182 (1995) → 长乐区 350112 (2017) and 福清县 350127 → 福清市 359003
+(1990) → 350181 (1995), as the GB/T 2260 table of ``rongshu.standards`` has them; people keep the
+code their number was issued with, so all of these appear in the data.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ DISTRICTS: tuple[District, ...] = (
         ("吴航街道", "航城街道", "营前街道", "首占镇", "潭头镇", "金峰镇", "漳港街道"),
         _codes(
             Region("350126", "长乐县", 1983, 1994),
-            Region("350182", "长乐市", 1994, 2017),
+            Region("350182", "长乐市", 1995, 2017),
             Region("350112", "长乐区", 2017),
         ),
     ),
@@ -258,7 +259,11 @@ DISTRICTS: tuple[District, ...] = (
         True,
         ("清昌大道", "清荣大道", "福唐路", "一拂路", "西环路", "龙江路", "福百大道", "利桥街"),
         ("玉屏街道", "龙山街道", "音西街道", "宏路街道", "龙田镇", "江阴镇", "渔溪镇"),
-        _codes(Region("350127", "福清县", 1983, 1990), Region("350181", "福清市", 1990)),
+        _codes(
+            Region("350127", "福清县", 1983, 1990),
+            Region("359003", "福清市", 1990, 1995),  # a provincially numbered city until 1995
+            Region("350181", "福清市", 1995),
+        ),
     ),
 )
 
@@ -270,7 +275,7 @@ MIGRANT_REGIONS: tuple[Region, ...] = (
     Region("350302", "莆田市城厢区", 1983),
     Region("350322", "仙游县", 1983),
     Region("350502", "泉州市鲤城区", 1985),
-    Region("350583", "南安市", 1993),
+    Region("350583", "南安市", 1995),  # 359002 in 1993–1994
     Region("350702", "南平市延平区", 1994),
     Region("350802", "龙岩市新罗区", 1996),
     Region("350902", "宁德市蕉城区", 1999),

@@ -27,14 +27,12 @@ from rongshu.ingest.mapping import FieldMapping
 from rongshu.ingest.models import IngestSource
 from rongshu.ingest.runner import rejected_table_name
 from rongshu.ingest.schemas import LoadPublic, LoadStatus, SourcePublic
-from rongshu.lake.duckdb_engine import DuckDBEngine
 from rongshu.lake.tables import Lake, LakeTable
 
 #: Rows a preview shows unless asked otherwise, and the most a page of rows may hold.
 PREVIEW_ROWS = 20
 MAX_PAGE_ROWS = 500
 #: The engine a page of rows is read with: small, since a page is small.
-_ENGINE_MEMORY = "256MB"
 
 
 class TargetField(BaseModel):
@@ -400,7 +398,7 @@ def version_rows(lake: Lake, code: str, *, version: int | None, offset: int, lim
     if not table.exists():
         raise NotFound(f"{code} has no lake versions yet: no load has succeeded")
     scan = table.scan(version)
-    with _engine() as engine:
+    with lake.work_engine() as engine:
         engine.register("version_rows", table, scan.version)
         page = engine.query("SELECT * FROM version_rows LIMIT ? OFFSET ?", [limit, offset])
     return RowPage(
@@ -429,7 +427,7 @@ def rejected_rows(lake: Lake, code: str, *, load_id: int, offset: int, limit: in
 def _rejected(
     table: LakeTable, load_id: int, offset: int, limit: int
 ) -> tuple[list[RejectedRow], int]:
-    with _engine() as engine:
+    with table.lake.work_engine() as engine:
         engine.register("rejected", table)
         total = engine.query("SELECT count(*) AS n FROM rejected WHERE load_id = ?", [load_id])
         page = engine.query(
@@ -439,10 +437,6 @@ def _rejected(
         )
     rows = [RejectedRow(**{**row, "raw": _raw(row["raw"])}) for row in page.to_pylist()]
     return rows, int(total.column("n")[0].as_py())
-
-
-def _engine() -> DuckDBEngine:
-    return DuckDBEngine(memory_limit=_ENGINE_MEMORY, threads=1)
 
 
 def _raw(text: str) -> dict[str, Any] | str:

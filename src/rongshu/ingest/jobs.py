@@ -81,6 +81,7 @@ def load(
     if slot is None:
         queue.enqueue("ingest.load", delay=SLOT_WAIT, attempt=attempt, **arguments)
         return {"status": "waiting", "retry_in": SLOT_WAIT}
+    check_later = defines(queue, "quality.run")
     try:
         record = run_load(
             platform,
@@ -88,6 +89,7 @@ def load(
             source_name=source_name,
             triggered_by=triggered_by,
             attempt=attempt,
+            after_load=not check_later,
         )
     except Exception as exc:
         if not retry or attempt > settings.ingest_retries or not retryable(exc):
@@ -105,7 +107,24 @@ def load(
         return {"status": "failed", "error": str(exc), "retry_in": delay}
     finally:
         queue.release_slot(slot)
+    if check_later and record.version is not None:
+        queue.enqueue(
+            "quality.run",
+            idempotency_key=f"{resource_code}@{record.version}",
+            resource_code=resource_code,
+            version=record.version,
+            triggered_by=f"load:{record.id}",
+        )
     return record.model_dump(mode="json")
+
+
+def defines(queue: JobQueue, name: str) -> bool:
+    """Whether ``queue`` runs the job ``name`` (an area's jobs may not be loaded)."""
+    try:
+        queue.definition(name)
+    except NotFound:
+        return False
+    return True
 
 
 def this_minute() -> datetime:

@@ -12,6 +12,7 @@ is called from that thread.
 from __future__ import annotations
 
 import itertools
+import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,13 @@ LAKE_MODES: dict[LoadMode, WriteMode] = {
 }
 REJECTED_TABLE_SCHEMA = pa.schema([pa.field("load_id", pa.int64()), *REJECTED_SCHEMA])
 Progress = Callable[[int], None]
+AfterLoad = Callable[[Platform, LoadPublic], None]
+
+#: What runs after each successful load (the quality check of its version); areas append to it
+#: in the hook modules ``rongshu.areas`` lists. A hook's failure is logged, never the load's.
+AFTER_LOAD: list[AfterLoad] = []
+
+log = logging.getLogger("rongshu.ingest")
 
 
 def rejected_table_name(resource_code: str) -> str:
@@ -84,8 +92,13 @@ def run_load(
     triggered_by: str = "system",
     attempt: int = 1,
     progress: Progress | None = None,
+    after_load: bool = True,
 ) -> LoadPublic:
-    """Run one load of ``source_name`` into ``resource_code``'s lake table; returns its record."""
+    """Run one load of ``source_name`` into ``resource_code``'s lake table; returns its record.
+
+    With ``after_load`` (unless the caller queues the follow-up work itself), the ``AFTER_LOAD``
+    hooks run once the load has succeeded.
+    """
     plan = _plan(platform, resource_code, source_name, triggered_by, attempt)
     tally = _Tally()
     try:
@@ -155,7 +168,7 @@ def run_load(
         if tally.watermark is not None:
             row = service.get_source(session, resource_code=resource_code, name=source_name)
             row.last_watermark = str(tally.watermark)
-        return service.finish_load(
+        record = service.finish_load(
             session,
             load_id=plan.load_id,
             status=LoadStatus.SUCCEEDED,
@@ -166,6 +179,30 @@ def run_load(
             fingerprint=connector.fingerprint(),
             version=result.version if result else None,
         )
+    if after_load:
+        run_after_load(platform, record)
+    return record
+
+
+def run_after_load(platform: Platform, record: LoadPublic) -> None:
+    """Run the ``AFTER_LOAD`` hooks of the areas (``rongshu.areas``) on a succeeded load."""
+    from rongshu.areas import load_hooks
+
+    try:
+        load_hooks()
+    except Exception:  # a broken hook module must not turn a committed load into a failure
+        log.exception("the after-load hooks could not be loaded")
+    for hook in list(AFTER_LOAD):
+        try:
+            hook(platform, record)
+        except Exception as exc:  # noqa: BLE001 - the load itself succeeded and is committed
+            log.warning(
+                "after load %d of %s, %s failed: %s",
+                record.id,
+                record.resource_code,
+                getattr(hook, "__qualname__", hook),
+                exc,
+            )
 
 
 def _plan(

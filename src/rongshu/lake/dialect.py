@@ -70,9 +70,22 @@ class SqlDialect(ABC):
     def length(self, expr: str) -> str:
         """Length of a string in characters (not bytes): 公民 is 2."""
 
-    def substring(self, expr: str, start: int, length: int) -> str:
-        """Characters ``start`` (1-based) to ``start + length - 1`` of a string."""
-        return f"substring({expr}, {int(start)}, {int(length)})"
+    def substring(self, expr: str, start: int | str, length: int | str) -> str:
+        """Characters ``start`` (1-based) to ``start + length - 1`` of a string.
+
+        ``start`` and ``length`` are numbers, or SQL integer expressions given as text.
+        """
+        first = int(start) if isinstance(start, int) else start
+        count = int(length) if isinstance(length, int) else length
+        return f"substring({expr}, {first}, {count})"
+
+    @abstractmethod
+    def regex_extract(self, expr: str, pattern: str, group: int) -> str:
+        """The text of capture ``group`` (1-based) of the first match of ``pattern``.
+
+        NULL where ``expr`` is NULL; an empty string where there is no match (as the
+        engines' own functions have it). Patterns as for ``regex_match``.
+        """
 
     @abstractmethod
     def safe_cast(self, expr: str, data_type: FieldType) -> str:

@@ -53,6 +53,9 @@ class DuckDBDialect(SqlDialect):
     def regex_match(self, expr: str, pattern: str) -> str:
         return f"regexp_matches({expr}, {self.string_literal(pattern)})"
 
+    def regex_extract(self, expr: str, pattern: str, group: int) -> str:
+        return f"regexp_extract({expr}, {self.string_literal(pattern)}, {int(group)})"
+
     def length(self, expr: str) -> str:
         return f"length({expr})"
 
@@ -180,6 +183,17 @@ class DuckDBEngine:
         )
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS SELECT {columns} FROM {source}", ())  # noqa: S608
         self._registered[alias] = _Registration(table.name, scan.version)
+
+    def register_arrow(self, alias: str, table: pa.Table) -> None:
+        """A table named ``alias`` holding a copy of the Arrow table."""
+        scratch = f"_arrow_{alias}"
+        self._connection.register(scratch, table)
+        try:
+            quote = self.dialect.quote
+            copy = f"CREATE OR REPLACE TABLE {quote(alias)} AS SELECT * FROM {quote(scratch)}"  # noqa: S608
+            self._run(copy, (), alias)
+        finally:
+            self._connection.unregister(scratch)
 
     def query(self, sql: str, params: Params = ()) -> pa.Table:
         """The whole result of ``sql`` as an Arrow table."""

@@ -31,6 +31,11 @@ class LakeEngine(Protocol):
         """Make ``table`` (its latest version, or ``version``) queryable as ``alias``."""
         ...
 
+    def register_arrow(self, alias: str, table: pa.Table) -> None:
+        """Make an in-memory Arrow table (a small lookup: a code table, region list) queryable
+        as ``alias``; it is copied, so later changes to ``table`` do not show."""
+        ...
+
     def query(self, sql: str, params: Params = ()) -> pa.Table:
         """Run ``sql`` and return the whole result (for small results)."""
         ...

@@ -13,8 +13,10 @@ import hashlib
 import json
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from rongshu.core.settings import Settings
 
 WriteMode = Literal["overwrite", "append", "merge"]
+#: Under the lake root: scratch space of engines (not a table: ``tables()`` skips ``_`` names).
+SCRATCH_DIR = "_scratch"
 WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
 
 #: Engine factory for the lake's own merges: given a scratch directory to spill into.
@@ -164,6 +168,19 @@ class Lake:
             metadata = DeltaTable(str(path)).metadata()
             names.append(metadata.name or path.name)
         return sorted(names)
+
+    @contextmanager
+    def work_engine(self) -> Iterator[LakeEngine]:
+        """An engine for one piece of work (a run, a page of rows), spilling to a scratch
+        directory under the lake's ``_scratch`` that is removed afterwards."""
+        root = self.root / SCRATCH_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root) as scratch:
+            engine = self.engine(Path(scratch))
+            try:
+                yield engine
+            finally:
+                engine.close()
 
     def engine(self, scratch: Path) -> LakeEngine:
         """An engine for the lake's own work, spilling to ``scratch``."""

@@ -23,6 +23,8 @@ from rongshu.core.settings import Settings, load_settings
 from rongshu.ingest import api as ingest_api
 from rongshu.ingest import attaching as ingest_attaching
 from rongshu.ingest import pages as ingest_pages
+from rongshu.quality import api as quality_api
+from rongshu.quality import corrections_api
 from rongshu.web import pages, system
 from rongshu.web.errors import install_error_handlers
 from rongshu.web.observability import Metrics, RequestContextMiddleware
@@ -40,6 +42,8 @@ API_ROUTERS: list[APIRouter] = [
     catalog_api.router,
     catalog_api.public_router,
     ingest_api.router,
+    quality_api.router,
+    corrections_api.router,
 ]
 #: Every area's page router.
 PAGE_ROUTERS: list[APIRouter] = [

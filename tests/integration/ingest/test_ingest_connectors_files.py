@@ -209,9 +209,13 @@ def test_demo_workbook_with_title_and_merged_headers(city: Path) -> None:
     assert len(rows) == truth["rows"]
     # Compare with what openpyxl reads from the same cells: date cells as ISO dates, dates typed
     # as Excel serial numbers as whole numbers, text as text, empty cells as nulls.
-    sheet = openpyxl.load_workbook(city / "jy" / "student_status.xlsx", read_only=True).active
+    workbook = openpyxl.load_workbook(city / "jy" / "student_status.xlsx", read_only=True)
+    try:
+        cells = list(workbook.active.iter_rows(min_row=4, values_only=True))
+    finally:
+        workbook.close()  # a read-only workbook keeps its file open until closed
     expected = []
-    for values in sheet.iter_rows(min_row=4, values_only=True):
+    for values in cells:
         expected.append(
             [
                 None

@@ -96,7 +96,9 @@ def test_a_mapping_error_mid_stream_fails_the_load_and_leaves_the_lake_unchanged
     assert table.count() == again.rows_written
 
 
-# One load in its own process, reporting its peak memory (VmHWM: this process's own).
+# One load in its own process, reporting its peak memory (VmHWM: this process's own). The load
+# alone: the quality check that follows a load (after_load) is bounded by its engine's memory
+# limit, not by the load's pipeline.
 LOAD = textwrap.dedent(
     """
     import json, sys
@@ -106,7 +108,9 @@ LOAD = textwrap.dedent(
     from rongshu.ingest.runner import run_load
 
     platform = Platform.open(Settings(data_dir=Path(sys.argv[1])))
-    record = run_load(platform, resource_code=sys.argv[2], source_name=sys.argv[3])
+    record = run_load(
+        platform, resource_code=sys.argv[2], source_name=sys.argv[3], after_load=False
+    )
     peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
     print(json.dumps({"rows": record.rows_written, "peak_rss": peak}))
     """
