@@ -3,8 +3,9 @@
 Each row-level rule becomes a reason expression (``CASE ... THEN 'reason code' END``, NULL
 where the row passes); a ``unique`` rule a LEFT JOIN to its column's duplicated values, a
 ``referential`` rule a LEFT JOIN to the distinct values of the other table's column, a
-``standard`` rule the standard's own SQL (its lookup tables registered first). Rows failing
-no rule are dropped inside the query, and each failing (row, rule) comes out as one row:
+``standard`` rule the standard's own SQL and LEFT JOINs to its lookup tables (registered
+first; rules looking up the same value share a join). Rows failing no rule are dropped inside
+the query, and each failing (row, rule) comes out as one row:
 ``_i`` (the rule's index), ``_first`` (the index of the row's first failing rule, so failing
 rows are counted once), the key columns (``_k0``...), ``value`` and ``reason``. The SQL is ANSI
 plus what the engine's dialect offers, so another engine can run it.
@@ -250,19 +251,17 @@ class _Compiler:
         ):
             # Standards check text; the load already read every value of this column as a date.
             raise _Skip(f"column {name!r} holds typed dates ({data_type}), not text to check")
+        text = self.text(name)
         self.lookups.update(standard.lookups())
-        return standard.sql(self.text(name), self.dialect)
-
-    def _id_number(self, params: IdFieldParams) -> str:
-        from rongshu.standards import get_standard
-
-        self.lookups.update(get_standard("ric").lookups())
-        return self.text(params.id_field)
+        for join in standard.joins(text, self.dialect):
+            if join.sql() not in self.joins:
+                self.joins.append(join.sql())
+        return standard.sql(text, self.dialect)
 
     def _ric_birth_date(self, rule: RuleSpec) -> str:
         from rongshu.standards import ric
 
-        id_number = self._id_number(IdFieldParams.model_validate(rule.params))
+        id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
         born = self.dialect.safe_cast(
             ric.ric_birth_date_sql(id_number, self.dialect), FieldType.DATE
         )
@@ -285,7 +284,7 @@ class _Compiler:
     def _ric_gender(self, rule: RuleSpec) -> str:
         from rongshu.standards import ric
 
-        id_number = self._id_number(IdFieldParams.model_validate(rule.params))
+        id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
         derived = ric.ric_gender_sql(id_number, self.dialect)
         stated = f"TRIM({self.text(str(rule.field))})"
         literal = self.dialect.string_literal
@@ -307,7 +306,7 @@ class _Compiler:
         from rongshu.standards import ric
 
         params = RegionParams.model_validate(rule.params)
-        id_number = self._id_number(params)
+        id_number = self.text(params.id_field)
         derived = ric.ric_region_sql(id_number, self.dialect)
         stated = f"TRIM({self.text(str(rule.field))})"
         prefix = self.dialect.substring

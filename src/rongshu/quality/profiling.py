@@ -159,19 +159,25 @@ def _counts(engine: LakeEngine, schema: pa.Schema) -> list[int]:
 
 def _standard_support(engine: LakeEngine, columns: list[str]) -> dict[str, dict[str, float]]:
     """For each text column, the share of its non-null values each standard accepts (one query
-    over the whole version; the standards' own SQL, so the verdicts are the runs' verdicts)."""
+    over the whole version; the standards' own SQL and lookup joins, so the verdicts are the
+    runs' verdicts)."""
     if not columns:
         return {}
     dialect, quote = engine.dialect, engine.dialect.quote
     for name in SUGGESTED_STANDARDS:
         for alias, lookup in STANDARDS[name].lookups().items():
             engine.register_arrow(alias, lookup)
-    parts, keys = [], []
+    parts, keys, joins = [], [], []
     for column in columns:
-        expr = quote(column)
+        expr = f"{quote(_PROFILE_ALIAS)}.{quote(column)}"
         parts.append(f"COUNT(NULLIF({expr}, ''))")
         keys.append((column, ""))
         for name in SUGGESTED_STANDARDS:
+            joins += [
+                join.sql()
+                for join in STANDARDS[name].joins(expr, dialect)
+                if join.sql() not in joins
+            ]
             verdict = STANDARDS[name].sql(expr, dialect)
             parts.append(
                 f"SUM(CASE WHEN NULLIF({expr}, '') IS NOT NULL AND ({verdict}) IS NULL "
@@ -179,7 +185,9 @@ def _standard_support(engine: LakeEngine, columns: list[str]) -> dict[str, dict[
             )
             keys.append((column, name))
     # Identifiers are quoted by the dialect; values never enter the SQL.
-    result = engine.query(f"SELECT {', '.join(parts)} FROM {quote(_PROFILE_ALIAS)}")  # noqa: S608
+    result = engine.query(
+        f"SELECT {', '.join(parts)} FROM {quote(_PROFILE_ALIAS)} {' '.join(joins)}"  # noqa: S608
+    )
     found: dict[str, dict[str, float]] = {}
     present = 0
     for index, (column, name) in enumerate(keys):

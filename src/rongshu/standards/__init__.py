@@ -3,7 +3,8 @@
 ``STANDARDS`` maps each standard's name (the name a catalog field's rule uses) to it;
 ``get_standard`` looks one up. Every standard offers ``check(value) -> Verdict`` and
 ``sql(expr, dialect)``, an expression that is NULL where the value is fine and the reason code
-where it is not, plus the small lookup tables the SQL needs (``lookups()``). See
+where it is not, plus the small lookup tables the SQL needs (``lookups()``) and the joins to
+them the caller adds to its query (``joins(expr, dialect)``). See
 docs/standards.md for each standard and its reason codes.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 
 from rongshu.core.errors import NotFound
 from rongshu.standards.bank_cards import BankCardStandard
-from rongshu.standards.base import Standard, Verdict
+from rongshu.standards.base import Join, Standard, Verdict
 from rongshu.standards.contact import (
     EmailStandard,
     MobileStandard,
@@ -65,6 +66,7 @@ def get_standard(name: str) -> Standard:
 
 __all__ = [
     "STANDARDS",
+    "Join",
     "Standard",
     "Verdict",
     "get_standard",

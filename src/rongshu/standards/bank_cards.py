@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from rongshu.lake.dialect import SqlDialect
-from rongshu.standards.base import DIGITS, OK, Verdict, failed, first_failure
+from rongshu.standards.base import DIGITS, OK, Join, Verdict, failed, first_failure
 
 MIN_LENGTH, MAX_LENGTH = 13, 19
 _SHAPE = re.compile(f"[0-9]{{{MIN_LENGTH},{MAX_LENGTH}}}")
@@ -69,3 +69,6 @@ class BankCardStandard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return []

@@ -30,6 +30,25 @@ class Verdict:
 OK = Verdict(True)
 
 
+@dataclass(frozen=True)
+class Join:
+    """A lookup a standard's SQL reads through a join: ``LEFT JOIN table AS alias ON on``.
+
+    The SQL expression refers to the lookup's columns as ``alias.column``; the caller adds the
+    join to the query the expression is part of (``sql()`` renders it, plain ANSI). The alias
+    is derived from what is looked up, so two rules looking up the same value share one join,
+    and the lookup holds each key once, so the join never adds rows.
+    """
+
+    alias: str
+    table: str  # a name ``lookups()`` returns
+    on: str
+
+    def sql(self) -> str:
+        """The join clause."""
+        return f"LEFT JOIN {self.table} AS {self.alias} ON {self.on}"
+
+
 @runtime_checkable
 class Standard(Protocol):
     """A national standard a value can be checked against, in Python and in SQL."""
@@ -43,11 +62,19 @@ class Standard(Protocol):
         ...
 
     def sql(self, expr: str, dialect: SqlDialect) -> str:
-        """An SQL expression over the VARCHAR ``expr``: NULL where ok, else the reason code."""
+        """An SQL expression over the VARCHAR ``expr``: NULL where ok, else the reason code.
+
+        It may read lookups through the joins ``joins(expr, dialect)`` names.
+        """
         ...
 
     def lookups(self) -> Mapping[str, pa.Table]:
         """Small tables the SQL refers to by name; the caller registers them first."""
+        ...
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        """The joins to those tables ``sql(expr, dialect)`` reads; the caller adds them to the
+        query (after registering the tables), once each. [] when the SQL reads no lookup."""
         ...
 
 

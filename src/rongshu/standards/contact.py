@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from rongshu.lake.dialect import SqlDialect
-from rongshu.standards.base import OK, Verdict, failed, first_failure
+from rongshu.standards.base import OK, Join, Verdict, failed, first_failure
 
 MOBILE_SEGMENTS = r"1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[0-9]{8}"
 MOBILE_SHAPE = r"1[0-9]{10}"
@@ -73,6 +73,9 @@ _EMAIL = _Pattern(EMAIL)
 class _NoLookups:
     def lookups(self) -> Mapping[str, pa.Table]:
         return {}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return []
 
 
 class MobileStandard(_NoLookups):

@@ -18,7 +18,15 @@ import pyarrow as pa
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
-from rongshu.standards.base import OK, Verdict, failed, first_failure, real_date, real_date_sql
+from rongshu.standards.base import (
+    OK,
+    Join,
+    Verdict,
+    failed,
+    first_failure,
+    real_date,
+    real_date_sql,
+)
 
 STANDARD = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 SEPARATED = r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
@@ -87,3 +95,6 @@ class DateStandard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return []

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from rongshu.lake.dialect import SqlDialect
-from rongshu.standards.base import OK, Verdict, failed, first_failure
+from rongshu.standards.base import OK, Join, Verdict, failed, first_failure
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _LETTER = "A-HJ-NP-Z"
@@ -65,3 +65,6 @@ class PlateStandard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return []

@@ -5,13 +5,15 @@ The table ships with the package (``data/gbt2260.csv.gz``, built by ``rongshu st
 update-regions`` from packaged snapshots, see ``region_sources``). Each code has one or more
 periods (a code can be retired and later re-used, or renamed); checks use the years a code was
 in force under any name. In SQL the table is the lookup ``std_gbt2260``: one row per code with
-a string of ``1``/``0`` flags, one per year from the first year of the table to the last.
+a string of ``1``/``0`` flags, one per year from the first year of the table to the last, which
+the SQL forms read through a ``LEFT JOIN`` on the checked code (``region_join``).
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import re
 from collections.abc import Mapping
@@ -22,12 +24,12 @@ import pyarrow as pa
 
 from rongshu.core.errors import ValidationFailed
 from rongshu.lake.dialect import SqlDialect
-from rongshu.standards.base import OK, Verdict, failed, first_failure
+from rongshu.standards.base import OK, Join, Verdict, failed, first_failure
 from rongshu.standards.region_sources import RegionPeriod
 
 TABLE_PATH = Path(__file__).parent / "data" / "gbt2260.csv.gz"
 #: The name the SQL forms give the lookup table; columns are prefixed so that they never
-#: capture a column of the checked table inside the correlated subquery.
+#: clash with a column of the checked table joined to it.
 LOOKUP = "std_gbt2260"
 CODE_COLUMN = "_std_code"
 YEARS_COLUMN = "_std_valid_years"
@@ -105,15 +107,16 @@ class RegionTable:
         """SQL: the flag ('1' or '0') of the code at the 1-based year ``index``, 'u' if unknown.
 
         ``code`` and ``index`` are SQL expressions; ``index`` must be within the table's years.
+        The query must join ``region_join(code)``.
         """
-        return f"coalesce(substring({_lookup_sql(code)}, {index}, 1), 'u')"
+        years = f"{region_join(code).alias}.{YEARS_COLUMN}"
+        return f"coalesce(substring({years}, {index}, 1), 'u')"
 
     def issue_reason_sql(self, code: str, birth_year: str, unknown: str, out_of_period: str) -> str:
         """SQL: NULL where ``issue_flag`` is '1', else the reason ``unknown`` ('u') or
-        ``out_of_period`` ('0'). ``code`` and ``birth_year`` are SQL expressions.
-
-        The subquery is mentioned once (an engine runs each mention as a join of its own), so
-        the flag becomes the reason by ``replace`` rather than by a ``CASE`` on it.
+        ``out_of_period`` ('0'). ``code`` and ``birth_year`` are SQL expressions; the query
+        must join ``region_join(code)``. The flag, a substring of the joined years, is written
+        once: it becomes the reason by ``replace`` rather than by a ``CASE`` on it.
         """
         year = f"least(greatest({birth_year}, {FIRST_ISSUE_YEAR}), {self.last_year})"
         flag = self.year_flag_sql(code, f"{year} - {self.first_year - 1}")
@@ -122,9 +125,15 @@ class RegionTable:
         return f"(CASE WHEN {province} THEN '{unknown}' ELSE {reason} END)"
 
 
-def _lookup_sql(code: str) -> str:
-    # max(): a correlated scalar subquery must aggregate on some engines (Spark).
-    return f"(SELECT max({YEARS_COLUMN}) FROM {LOOKUP} WHERE {CODE_COLUMN} = {code})"  # noqa: S608
+def region_join(code: str) -> Join:
+    """The join finding the flags of the SQL expression ``code`` in ``std_gbt2260``.
+
+    The alias is derived from ``code``, so every check of one code shares one join. (A
+    correlated scalar subquery would need no join, but DuckDB runs one by de-duplicating every
+    checked value first, many times slower than this hash join.)
+    """
+    alias = "_std_region_" + hashlib.sha256(code.encode()).hexdigest()[:12]
+    return Join(alias, LOOKUP, f"{alias}.{CODE_COLUMN} = {code}")
 
 
 def read_region_table(path: Path) -> RegionTable:
@@ -219,3 +228,6 @@ class RegionStandard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {LOOKUP: self.table.lookup()}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return [region_join(expr)]

@@ -23,13 +23,14 @@ from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards.base import (
     OK,
+    Join,
     Verdict,
     failed,
     first_failure,
     real_date,
     real_date_sql,
 )
-from rongshu.standards.regions import LOOKUP, RegionTable, region_table
+from rongshu.standards.regions import LOOKUP, RegionTable, region_join, region_table
 
 CHECK_CHARS = "10X98765432"  # indexed by the weighted sum mod 11
 #: Weights of the 17 digits: 2^(17-i) mod 11 for i = 0..16.
@@ -251,6 +252,9 @@ class RicStandard:
     def lookups(self) -> Mapping[str, pa.Table]:
         return {LOOKUP: self.table.lookup()}
 
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return [region_join(dialect.substring(expr, 1, 6))]
+
 
 class Ric15Standard:
     """GB 11643 legacy 15-digit citizen identity numbers (birth date ``YYMMDD`` in the 1900s)."""
@@ -295,6 +299,9 @@ class Ric15Standard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {LOOKUP: self.table.lookup()}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return [region_join(dialect.substring(expr, 1, 6))]
 
 
 def _birth_and_region(region: str, born: str, prefix: str, table: RegionTable) -> Verdict:

@@ -22,12 +22,13 @@ import pyarrow as pa
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards.base import (
     OK,
+    Join,
     Verdict,
     alphabet_value,
     failed,
     first_failure,
 )
-from rongshu.standards.regions import LOOKUP, RegionTable, region_table
+from rongshu.standards.regions import LOOKUP, RegionTable, region_join, region_table
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -166,3 +167,6 @@ class UsccStandard:
 
     def lookups(self) -> Mapping[str, pa.Table]:
         return {LOOKUP: self.table.lookup()}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        return [region_join(dialect.substring(expr, 3, 6))]

@@ -258,9 +258,11 @@ def sql_verdicts(engine: DuckDBEngine, standard: Standard, values: list[str | No
         engine.register_arrow(alias, table)
     rows = pa.table({"row": range(len(values)), "value": pa.array(values, pa.string())})
     engine.register_arrow("standard_inputs", rows)
-    expression = standard.sql(engine.dialect.quote("value"), engine.dialect)
+    value = engine.dialect.quote("value")
+    expression = standard.sql(value, engine.dialect)
+    joins = " ".join(join.sql() for join in standard.joins(value, engine.dialect))
     # A lookup's join may return rows in any order: put them back in input order.
-    sql = f"SELECT {expression} AS reason FROM standard_inputs ORDER BY row"  # noqa: S608
+    sql = f"SELECT {expression} AS reason FROM standard_inputs {joins} ORDER BY row"  # noqa: S608
     result = engine.query(sql)
     reasons: list[str] = result.column("reason").to_pylist()
     return reasons
