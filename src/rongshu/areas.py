@@ -37,7 +37,11 @@ def load_hooks() -> None:
 
 
 #: Modules that register ``rongshu demo`` steps (``rongshu.demo.steps.demo_step``).
-DEMO_MODULES: tuple[str, ...] = ("rongshu.catalog.demo", "rongshu.ingest.demo")
+DEMO_MODULES: tuple[str, ...] = (
+    "rongshu.catalog.demo",
+    "rongshu.ingest.demo",
+    "rongshu.quality.demo",
+)
 
 
 def load_demo_steps() -> None:
