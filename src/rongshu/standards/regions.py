@@ -179,10 +179,33 @@ def region_table() -> RegionTable:
 _SHAPE = re.compile(_SIX_DIGITS)
 
 
-class RegionStandard:
+class RegionLookup:
+    """What the standards that look region codes up in the GB/T 2260 table share: the table
+    (the packaged one unless a test gives another), its lookup, and the join on the code."""
+
+    #: Where the six-digit region code starts in a value (1-based); ``None``: it is the value.
+    region_start: int | None = 1
+
+    def __init__(self, table: RegionTable | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> RegionTable:
+        return self._table or region_table()
+
+    def lookups(self) -> Mapping[str, pa.Table]:
+        return {LOOKUP: self.table.lookup()}
+
+    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
+        code = expr if self.region_start is None else dialect.substring(expr, self.region_start, 6)
+        return [region_join(code)]
+
+
+class RegionStandard(RegionLookup):
     """GB/T 2260 region codes: six digits, a code of the table, still in force."""
 
     name = "region"
+    region_start = None
     label = "行政区划代码（GB/T 2260）"
     reasons: Mapping[str, tuple[str, str]] = {
         "region.format": ("行政区划代码应为6位数字", "a region code is six digits"),
@@ -195,13 +218,6 @@ class RegionStandard:
             "the region code has been retired",
         ),
     }
-
-    def __init__(self, table: RegionTable | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> RegionTable:
-        return self._table or region_table()
 
     def check(self, value: str | None) -> Verdict:
         if not value:
@@ -225,9 +241,3 @@ class RegionStandard:
             [(f"NOT {dialect.regex_match(expr, '^' + _SIX_DIGITS + '$')}", "region.format")],
             otherwise,
         )
-
-    def lookups(self) -> Mapping[str, pa.Table]:
-        return {LOOKUP: self.table.lookup()}
-
-    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
-        return [region_join(expr)]

@@ -17,20 +17,17 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Literal
 
-import pyarrow as pa
-
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards.base import (
     OK,
-    Join,
     Verdict,
     failed,
     first_failure,
     real_date,
     real_date_sql,
 )
-from rongshu.standards.regions import LOOKUP, RegionTable, region_join, region_table
+from rongshu.standards.regions import RegionLookup, RegionTable
 
 CHECK_CHARS = "10X98765432"  # indexed by the weighted sum mod 11
 #: Weights of the 17 digits: 2^(17-i) mod 11 for i = 0..16.
@@ -175,7 +172,7 @@ def check_char_sql(expr: str, dialect: SqlDialect) -> str:
     return f"substring('{CHECK_CHARS}', CAST({total} % 11 AS INTEGER) + 1, 1)"
 
 
-class RicStandard:
+class RicStandard(RegionLookup):
     """GB 11643 18-character citizen identity numbers."""
 
     name = "ric"
@@ -207,13 +204,6 @@ class RicStandard:
             "the region code was not in force in the birth year (1984 for earlier births)",
         ),
     }
-
-    def __init__(self, table: RegionTable | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> RegionTable:
-        return self._table or region_table()
 
     def check(self, value: str | None) -> Verdict:
         if not value:
@@ -249,14 +239,8 @@ class RicStandard:
         # runs five times faster so). The branches then put the reasons back in order.
         return f"(CASE WHEN coalesce({right_check}, FALSE) THEN {passed} ELSE {wrong} END)"
 
-    def lookups(self) -> Mapping[str, pa.Table]:
-        return {LOOKUP: self.table.lookup()}
 
-    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
-        return [region_join(dialect.substring(expr, 1, 6))]
-
-
-class Ric15Standard:
+class Ric15Standard(RegionLookup):
     """GB 11643 legacy 15-digit citizen identity numbers (birth date ``YYMMDD`` in the 1900s)."""
 
     name = "ric15"
@@ -274,13 +258,6 @@ class Ric15Standard:
         ),
     }
 
-    def __init__(self, table: RegionTable | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> RegionTable:
-        return self._table or region_table()
-
     def check(self, value: str | None) -> Verdict:
         if not value:
             return OK
@@ -296,12 +273,6 @@ class Ric15Standard:
         region = dialect.substring(expr, 1, 6)
         year = f"'19' || {dialect.substring(expr, 7, 2)}"
         return first_failure(expr, checks, _region_sql(region, year, "ric15", self.table, dialect))
-
-    def lookups(self) -> Mapping[str, pa.Table]:
-        return {LOOKUP: self.table.lookup()}
-
-    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
-        return [region_join(dialect.substring(expr, 1, 6))]
 
 
 def _birth_and_region(region: str, born: str, prefix: str, table: RegionTable) -> Verdict:

@@ -17,18 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import pyarrow as pa
-
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards.base import (
     OK,
-    Join,
     Verdict,
     alphabet_value,
     failed,
     first_failure,
 )
-from rongshu.standards.regions import LOOKUP, RegionTable, region_join, region_table
+from rongshu.standards.regions import RegionLookup
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -80,10 +77,11 @@ def valid_check_chars(value: str) -> bool:
     )
 
 
-class UsccStandard:
+class UsccStandard(RegionLookup):
     """GB 32100 unified social credit codes."""
 
     name = "uscc"
+    region_start = 3
     label = "统一社会信用代码（GB 32100）"
     reasons: Mapping[str, tuple[str, str]] = {
         "uscc.length": ("统一社会信用代码应为18位", "a credit code has 18 characters"),
@@ -106,13 +104,6 @@ class UsccStandard:
             "the registering office's region is no GB/T 2260 code",
         ),
     }
-
-    def __init__(self, table: RegionTable | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> RegionTable:
-        return self._table or region_table()
 
     def check(self, value: str | None) -> Verdict:
         if not value:
@@ -164,9 +155,3 @@ class UsccStandard:
             (f"{region} <> '{NATIONAL_REGION}' AND {flag} = 'u'", "uscc.region"),
         ]
         return first_failure(expr, checks)
-
-    def lookups(self) -> Mapping[str, pa.Table]:
-        return {LOOKUP: self.table.lookup()}
-
-    def joins(self, expr: str, dialect: SqlDialect) -> list[Join]:
-        return [region_join(dialect.substring(expr, 3, 6))]
