@@ -12,11 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -57,6 +67,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Row = TypeVar("Row", bound="Base")
+
+
+def newest_page(
+    session: Session,
+    model: type[Row],
+    conditions: list[ColumnElement[bool]],
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[Row], int]:
+    """Rows of ``model`` matching every condition, newest (highest id) first, one page of them,
+    and how many match in all."""
+    count = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    rows = session.scalars(
+        select(model).where(*conditions).order_by(id_column.desc()).offset(offset).limit(limit)
+    )
+    return list(rows), count
 
 
 def utcnow() -> datetime:

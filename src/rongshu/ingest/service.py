@@ -22,7 +22,7 @@ from rongshu.catalog.schemas import FieldSpec
 from rongshu.core.audit.ledger import AuditLedger
 from rongshu.core.audit.service import audit_on_commit
 from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3
-from rongshu.core.db import utcnow
+from rongshu.core.db import newest_page, utcnow
 from rongshu.core.errors import Conflict, NotFound, ValidationFailed
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.jobs.registry import SCHEDULE_TIMEZONE, parse_cron
@@ -458,14 +458,7 @@ def list_loads(
         conditions.append(IngestLoad.source_id == source_id)
     if status is not None:
         conditions.append(IngestLoad.status == status.value)
-    count = session.scalar(select(func.count()).select_from(IngestLoad).where(*conditions)) or 0
-    loads = session.scalars(
-        select(IngestLoad)
-        .where(*conditions)
-        .order_by(IngestLoad.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    loads, count = newest_page(session, IngestLoad, conditions, offset=offset, limit=limit)
     return [load_public(load) for load in loads], count
 
 

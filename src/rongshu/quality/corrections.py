@@ -27,12 +27,12 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rongshu.core.audit.ledger import AuditLedger
 from rongshu.core.audit.service import audit_on_commit
-from rongshu.core.db import utcnow
+from rongshu.core.db import newest_page, utcnow
 from rongshu.core.errors import Conflict, NotFound, ValidationFailed
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import SYSTEM, Actor
@@ -506,14 +506,7 @@ def list_tickets(
         conditions.append(QualityTicket.deadline < now)
     if escalated:
         conditions.append(QualityTicket.escalated_at.is_not(None))
-    count = session.scalar(select(func.count()).select_from(QualityTicket).where(*conditions)) or 0
-    rows = session.scalars(
-        select(QualityTicket)
-        .where(*conditions)
-        .order_by(QualityTicket.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    rows, count = newest_page(session, QualityTicket, conditions, offset=offset, limit=limit)
     return [ticket_public(t, now=now, events=False) for t in rows], count
 
 

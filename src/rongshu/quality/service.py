@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from rongshu.catalog import service as catalog
 from rongshu.catalog.schemas import UpdateCycle
-from rongshu.core.db import utcnow
+from rongshu.core.db import newest_page, utcnow
 from rongshu.core.errors import NotFound
 from rongshu.core.platform import Platform
 from rongshu.ingest import service as ingest
@@ -401,14 +401,7 @@ def list_runs(
         conditions.append(QualityRun.department_code == department)
     if status is not None:
         conditions.append(QualityRun.status == status.value)
-    count = session.scalar(select(func.count()).select_from(QualityRun).where(*conditions)) or 0
-    runs = session.scalars(
-        select(QualityRun)
-        .where(*conditions)
-        .order_by(QualityRun.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    runs, count = newest_page(session, QualityRun, conditions, offset=offset, limit=limit)
     return [run_public(run) for run in runs], count
 
 
