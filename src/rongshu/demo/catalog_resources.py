@@ -119,6 +119,9 @@ _SEMANTIC_DESCRIPTION = {
     "key": "记录的唯一标识",
 }
 _TYPES = {"text": S, "integer": INT, "real": DEC}
+#: The person's own ID number column, and the columns that must agree with it (cross-field rules).
+_ID_COLUMN = "id_number"
+_AGREES_WITH_ID = {"birth_date": "ric_birth_date", "gender": "ric_gender"}
 _LENGTHS = {
     "ric": 18,
     "uscc": 18,
@@ -152,11 +155,15 @@ def _column_field(table: TableSpec, column: Column, entry: TableEntry) -> FieldS
         data_type = DAY if semantic == "date" else MOMENT
     else:
         data_type = _TYPES[column.type]
-    rules: list[str] = ["not_null", "unique"] if is_key else []
+    rules: list[str] = [] if column.optional else ["not_null"]
+    if is_key:
+        rules.append("unique")
     if semantic in _SEMANTIC_RULES:
         rules.append(_SEMANTIC_RULES[semantic])
     elif semantic in ("date", "datetime"):
         rules.append("date")
+    if _ID_COLUMN in table.column_names and column.name in _AGREES_WITH_ID:
+        rules.append(f"{_AGREES_WITH_ID[column.name]}:{_ID_COLUMN}")
     description = _SEMANTIC_DESCRIPTION.get(semantic, "")
     if column.valid_range is not None:
         rules.append("range")

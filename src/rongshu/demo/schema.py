@@ -57,6 +57,9 @@ class Column:
     defects: tuple[DefectKind, ...] = ()
     #: Plausible range of a numeric column; out-of-range defects fall outside it.
     valid_range: tuple[float, float] | None = None
+    #: The column may be empty in good data (no employer, a gauge without a flow meter); the
+    #: other columns are declared ``not_null`` in the demo catalog.
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +105,10 @@ def _c(
     semantic: str | None = None,
     defects: tuple[DefectKind, ...] = (),
     valid_range: tuple[float, float] | None = None,
+    *,
+    optional: bool = False,
 ) -> Column:
-    return Column(name, label, type, semantic, defects, valid_range)
+    return Column(name, label, type, semantic, defects, valid_range, optional)
 
 
 HOUSEHOLD_REGISTRY = TableSpec(
@@ -139,11 +144,11 @@ SOCIAL_INSURANCE = TableSpec(
         _c("name", "姓名", semantic="person_name"),
         _c("id_number", "公民身份号码", semantic="ric", defects=_ID),
         _c("insurance_type", "险种类型"),
-        _c("employer_credit_code", "单位统一社会信用代码", semantic="uscc", defects=_USCC),
-        _c("employer_name", "参保单位名称", semantic="org_name"),
+        _c("employer_credit_code", "单位统一社会信用代码", "text", "uscc", _USCC, optional=True),
+        _c("employer_name", "参保单位名称", semantic="org_name", optional=True),
         _c("start_date", "参保日期", semantic="date", defects=_DATE),
         _c("status", "参保状态"),
-        _c("contribution_base", "月缴费基数(元)", "real", "amount", _MISSING),
+        _c("contribution_base", "月缴费基数(元)", "real", "amount", _MISSING, optional=True),
     ),
     encoding="utf-8",
 )
@@ -182,7 +187,7 @@ TAX_REGISTRATION = TableSpec(
         _c("taxpayer_id", "纳税人识别号", semantic="uscc", defects=_USCC),
         _c("taxpayer_name", "纳税人名称", semantic="org_name"),
         _c("taxpayer_type", "纳税人资格类型"),
-        _c("legal_rep_name", "法定代表人", semantic="person_name"),
+        _c("legal_rep_name", "法定代表人", semantic="person_name", optional=True),
         _c("tax_office", "主管税务机关"),
         _c("registration_date", "税务登记日期", semantic="date", defects=_DATE),
         _c("status", "纳税人状态"),
@@ -334,7 +339,7 @@ WATER_LEVELS = TableSpec(
         _c("time", "观测时间", semantic="datetime"),
         _c("water_level_m", "水位(m)", "real", None, _READING, (-5, 200)),
         _c("warning_level_m", "警戒水位(m)", "real"),
-        _c("flow_m3s", "流量(m³/s)", "real", None, _MISSING, (0, 40000)),
+        _c("flow_m3s", "流量(m³/s)", "real", None, _MISSING, (0, 40000), optional=True),
     ),
     encoding="utf-8",
 )

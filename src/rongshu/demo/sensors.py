@@ -152,6 +152,8 @@ _GAUGES: tuple[tuple[str, str, str, float, float, float, float | None], ...] = (
     ("梅溪口", "350124", "梅溪", 22.0, 27.0, 0.0, 60.0),
 )
 _TIDE_HOURS = 12.42
+#: Tidal gauges measure the level only: their flow column is empty in good data.
+LEVEL_ONLY_GAUGES: tuple[str, ...] = tuple(name for name, *_, flow in _GAUGES if flow is None)
 
 
 def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:

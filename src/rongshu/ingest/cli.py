@@ -119,7 +119,8 @@ def _load(platform: Platform, resource: str, name: str, *, quiet: bool) -> LoadP
     if not quiet:
         console.print(
             f"{label}: version {load.version}, {load.rows_written:,} rows written, "
-            f"{load.rows_rejected:,} rejected, {load.seconds or 0:.1f} s"
+            f"{load.rows_rejected:,} rejected, {load.cells_repaired:,} cells repaired, "
+            f"{load.seconds or 0:.1f} s"
         )
     return load
 

@@ -49,6 +49,11 @@ _TIME = (
     r"(?P<H>\d{1,2})[:时](?P<M>\d{1,2})(?:[:分](?P<S>\d{1,2})(?:\.(?P<f>\d{1,9}))?)?[分秒]?"
     r"\s*(?P<z>Z|[+-]\d{2}(?::?\d{2})?)?"
 )
+#: ISO 8601 as text: a date, optionally with a time, fraction and zone (the standard form).
+_ISO_TEXT = (
+    r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
 #: Year first with separators, optionally followed by a time: 2020-1-2, 2020年1月2日 3时4分 ...
 _SEPARATED = (
     r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})"
@@ -123,8 +128,10 @@ def format_pattern(date_format: str) -> str:
 
 def read_dates(
     text: pa.Array, data_type: FieldType, options: ParseOptions, *, serial_allowed: bool | None
-) -> tuple[pa.Array, Mask]:
-    """Text cells as date32 or UTC timestamps, and which present cells could not be read.
+) -> tuple[pa.Array, Mask, Mask]:
+    """Text cells as date32 or UTC timestamps, which present cells could not be read, and which
+    were read but not written in ISO 8601 (``2020年1月2日``, ``20200102``, a serial; with no
+    ``date_formats`` declared: a declared format is the source's own, not a slip).
 
     ``serial_allowed``: True reads every number 1-60000 as an Excel serial, False none, None
     decides from the column (see ``ColumnMapping.excel_serial``).
@@ -190,14 +197,18 @@ class _Reading:
 
 def _text_temporal(
     text: pa.Array, data_type: FieldType, options: ParseOptions, *, serial_allowed: bool | None
-) -> tuple[pa.Array, Mask]:
+) -> tuple[pa.Array, Mask, Mask]:
     count = len(text)
     reading = _Reading(count)
     present = _present(text)
     left = present.copy()
+    other_form = np.zeros(count, dtype=bool)
     if options.date_patterns is None:
         _read_iso(text, reading, left)
         if left.any():
+            other_form = left.copy()
+            where = np.flatnonzero(other_form)
+            other_form[where[_matches(text.take(pa.array(where)), _ISO_TEXT)]] = False
             _read_layouts(text, reading, left)
         patterns: tuple[str, ...] = DEFAULT_PATTERNS
     else:
@@ -210,7 +221,7 @@ def _text_temporal(
     if left.any():
         _read_epochs(text, reading, left)
     reading.failed |= left
-    return _finish(reading, data_type, options)
+    return (*_finish(reading, data_type, options), other_form & ~reading.failed)
 
 
 def _subset(text: pa.Array, rows: Mask) -> tuple[npt.NDArray[np.intp], pa.Array]:

@@ -27,12 +27,13 @@ from rongshu.ingest.normalise import DEFAULT_STEPS, unknown_steps
 from rongshu.ingest.parsing import (
     ARROW_TYPES,
     REASONS,
+    Mask,
     Parsed,
     ParseOptions,
     format_pattern,
     parse,
 )
-from rongshu.ingest.rejects import REJECTED_SCHEMA, REQUIRED_REASON, RejectedCells
+from rongshu.ingest.rejects import REJECTED_SCHEMA, REQUIRED_REASON, FlaggedCells
 from rongshu.lake.schema import arrow_schema
 
 __all__ = [
@@ -78,7 +79,7 @@ class ColumnMapping(BaseModel):
     required: bool | None = Field(
         None,
         description="Reject rows where the field is empty; None: required when the field is a "
-        "key or has the not_null rule.",
+        "key. A not_null rule keeps the row and lets the quality run flag the gap.",
     )
 
 
@@ -128,10 +129,12 @@ def target_schema(fields: Sequence[FieldSpec]) -> pa.Schema:
 
 
 class MappedBatch(NamedTuple):
-    """One source batch mapped: rows for the lake, and rejected cells with reasons."""
+    """One source batch mapped: rows for the lake, rejected cells with reasons, and the cells
+    of kept rows that were repaired on the way in (full-width digits, dates in other forms)."""
 
     good: pa.RecordBatch
     rejected: pa.RecordBatch
+    repaired: pa.RecordBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,8 @@ class Mapper:
         count = batch.num_rows
         rejected_any = np.zeros(count, dtype=bool)
         arrays: list[pa.Array] = []
-        rejected = RejectedCells(batch, first_row)
+        rejected = FlaggedCells(batch, first_row)
+        repairs: list[tuple[int, str, pa.Array, Mask, str]] = []
         for position, plan in enumerate(self._plans):
             if plan.source is None:
                 arrays.append(pa.nulls(count, ARROW_TYPES[plan.data_type]))
@@ -186,6 +190,7 @@ class Mapper:
             source = batch.column(plan.source)
             parsed = parse(source, plan.data_type, steps=plan.steps, options=plan.options)
             arrays.append(parsed.values)
+            repairs += [(position, plan.target, source, rows, why) for rows, why in parsed.repairs]
             bad = parsed.failed
             if plan.required:
                 present = parsed.values.is_valid().to_numpy(zero_copy_only=False)
@@ -202,10 +207,22 @@ class Mapper:
                 unreadable=parsed.failed[rows],
                 reason=REASONS[plan.data_type],
             )
+        repaired = FlaggedCells(batch, first_row)
+        for position, target, source, cells, reason in repairs:
+            kept = np.flatnonzero(cells & ~rejected_any)
+            if kept.size:
+                repaired.add(
+                    position=position,
+                    column=target,
+                    source=source,
+                    rows=kept,
+                    unreadable=np.ones(kept.size, dtype=bool),
+                    reason=reason,
+                )
         good = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         if rejected_any.any():
             good = good.filter(pa.array(~rejected_any))
-        return MappedBatch(good, rejected.build())
+        return MappedBatch(good, rejected.build(), repaired.build())
 
     def reader(self, target: str) -> Callable[[pa.Array], Parsed]:
         """How ``map`` reads field ``target`` from its source column (for watermark filters)."""
@@ -274,7 +291,7 @@ def _plans(
                 problems.append({"field": field.english_name, "message": str(error)})
         required = column.required
         if required is None:
-            required = field.is_key or "not_null" in field.rules
+            required = field.is_key
         if required and column.source is None:
             problems.append(
                 {"field": field.english_name, "message": "is required but has no source column"}

@@ -94,6 +94,7 @@ _PAGES: dict[str, tuple[str, str]] = {
     "ingest.load.rows_read": ("读取行数", "Rows read"),
     "ingest.load.rows_written": ("写入行数", "Rows written"),
     "ingest.load.rows_rejected": ("拒收行数", "Rows rejected"),
+    "ingest.load.cells_repaired": ("修正单元格", "Cells repaired"),
     "ingest.load.version": ("版本", "Version"),
     "ingest.load.seconds": ("用时（秒）", "Seconds"),
     "ingest.load.error": ("出错原因", "Error"),

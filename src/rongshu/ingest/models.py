@@ -73,6 +73,8 @@ class IngestLoad(Base):
     rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_written: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Cells of kept rows repaired on the way in (full-width digits, other date forms).
+    cells_repaired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
     fingerprint: Mapped[str] = mapped_column(String(128), default="")
     version: Mapped[int | None] = mapped_column(Integer)

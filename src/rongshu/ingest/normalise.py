@@ -103,6 +103,24 @@ def halfwidth(values: pa.Array) -> pa.Array:
     )
 
 
+def fullwidth_rows(values: pa.Array) -> Mask | None:
+    """Which cells hold a full-width ASCII form (U+FF01-U+FF5E), or None when none does.
+
+    A column without the forms' lead byte costs one scan of its bytes, as in ``halfwidth``.
+    """
+    values = _plain_strings(values)
+    _, data = utf8_bytes(values)
+    if data.size < 3 or not (data == 0xEF).any():
+        return None
+    rows = np.asarray(
+        pc.match_substring_regex(values, "[\uff01-\uff5e]")
+        .fill_null(False)
+        .to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    return rows if rows.any() else None
+
+
 def trim(values: pa.Array) -> pa.Array:
     """Leading and trailing whitespace removed (Unicode whitespace, ideographic space included).
 

@@ -17,10 +17,21 @@ import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.ingest.dates import ParseOptions, convert_dates, format_pattern, read_dates
-from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps, utf8_bytes
+from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps, fullwidth_rows, utf8_bytes
 from rongshu.lake.schema import FIELD_ARROW_TYPES
 
-__all__ = ["ARROW_TYPES", "REASONS", "ParseOptions", "Parsed", "format_pattern", "parse", "text_of"]
+__all__ = [
+    "ARROW_TYPES",
+    "DATE_FORM_REASON",
+    "FULLWIDTH_REASON",
+    "Mask",
+    "REASONS",
+    "ParseOptions",
+    "Parsed",
+    "format_pattern",
+    "parse",
+    "text_of",
+]
 
 Mask = npt.NDArray[np.bool_]
 
@@ -47,11 +58,18 @@ _INTEGER_LOOSE = r"^(?:\+|(-))?(\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?$"
 _DECIMAL = r"^[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
+#: Why a cell was read only after a repair (a 问题数据 the source should fix, though kept).
+FULLWIDTH_REASON = "全角字符 (full-width characters)"
+DATE_FORM_REASON = "日期格式不规范 (date not written YYYY-MM-DD)"
+
+
 class Parsed(NamedTuple):
-    """A column in its field's Arrow type, and which cells held an unreadable value."""
+    """A column in its field's Arrow type, which cells held an unreadable value, and which
+    were read only after a repair, with the reason (``repairs``: pairs of mask and reason)."""
 
     values: pa.Array
     failed: Mask
+    repairs: tuple[tuple[Mask, str], ...] = ()
 
 
 def parse(
@@ -75,10 +93,13 @@ def parse(
             return Parsed(source.cast(pa.binary()), np.zeros(count, dtype=bool))
         return Parsed(text_of(source).cast(pa.binary()), np.zeros(count, dtype=bool))
     if data_type is FieldType.STRING:
-        return Parsed(apply_steps(text_of(source), steps), np.zeros(count, dtype=bool))
+        text = text_of(source)
+        repairs = _fullwidth(text) if "halfwidth" in steps else ()
+        return Parsed(apply_steps(text, steps), np.zeros(count, dtype=bool), repairs)
     if _is_text(kind):
         text = apply_steps(source, (*DEFAULT_STEPS, *steps))
-        return _parse_text(text, data_type, options, serial_allowed=options.excel_serial)
+        parsed = _parse_text(text, data_type, options, serial_allowed=options.excel_serial)
+        return parsed._replace(repairs=_fullwidth(source) + parsed.repairs)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return _parse_number(source, data_type, options)
     if pa.types.is_boolean(kind) and data_type in (FieldType.BOOLEAN, FieldType.INTEGER):
@@ -144,7 +165,18 @@ def _parse_text(
         return _text_decimal(text)
     if data_type is FieldType.BOOLEAN:
         return _text_boolean(text)
-    return Parsed(*read_dates(text, data_type, options, serial_allowed=serial_allowed))
+    return _dates(read_dates(text, data_type, options, serial_allowed=serial_allowed))
+
+
+def _dates(read: tuple[pa.Array, Mask, Mask]) -> Parsed:
+    values, failed, other_form = read
+    return Parsed(values, failed, ((other_form, DATE_FORM_REASON),) if other_form.any() else ())
+
+
+def _fullwidth(text: pa.Array) -> tuple[tuple[Mask, str], ...]:
+    """The cells holding full-width forms that ``halfwidth`` turns into ASCII, if any."""
+    rows = fullwidth_rows(text)
+    return ((rows, FULLWIDTH_REASON),) if rows is not None else ()
 
 
 def _text_integer(text: pa.Array) -> Parsed:
@@ -236,4 +268,4 @@ def _parse_number(source: pa.Array, data_type: FieldType, options: ParseOptions)
         return _text_boolean(text_of(source))
     # Dates from numbers: a numeric column holds serials or epochs, never ambiguous text.
     serial = options.excel_serial is not False
-    return Parsed(*read_dates(text_of(source), data_type, options, serial_allowed=serial))
+    return _dates(read_dates(text_of(source), data_type, options, serial_allowed=serial))

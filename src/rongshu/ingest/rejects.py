@@ -1,4 +1,5 @@
-"""Rejected rows (问题数据): one record per failing cell, with the reason and the whole source row.
+"""Rejected rows (问题数据): one record per failing cell, with the reason and the whole source row;
+repaired cells of kept rows are recorded in the same shape.
 
 Built with Arrow kernels, not a loop over rows, so that even a badly mapped source whose every
 row fails is rejected at speed: the reasons are joined column-wise and the source rows are
@@ -36,8 +37,9 @@ _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "
 _CONTROL = "[\x00-\x1f]"
 
 
-class RejectedCells:
-    """Collects a batch's failing cells column by column, then builds the rejected batch."""
+class FlaggedCells:
+    """Collects a batch's flagged cells column by column (rejected ones, or repaired ones),
+    then builds the batch of records with reasons."""
 
     def __init__(self, batch: pa.RecordBatch, first_row: int) -> None:
         self._batch = batch

@@ -15,7 +15,7 @@ import itertools
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -62,6 +62,45 @@ def rejected_table_name(resource_code: str) -> str:
     return f"{resource_code}.rejected"
 
 
+def repaired_table_name(resource_code: str) -> str:
+    """The lake table that keeps the cells repaired on the way in (kept rows), per load."""
+    return f"{resource_code}.repaired"
+
+
+class _CellLog:
+    """Flagged cells of a load (rejected or repaired) spooled to Parquet, then one commit."""
+
+    def __init__(self, path: Path, load_id: int) -> None:
+        self._path = path
+        self._load_id = load_id
+        self._writer = pq.ParquetWriter(path, REJECTED_TABLE_SCHEMA)
+        self.cells = 0
+        self.rows = 0
+
+    def write(self, cells: pa.RecordBatch) -> None:
+        if not cells.num_rows:
+            return
+        self.cells += cells.num_rows
+        self.rows += len(pc.unique(cells.column("row_number")))
+        load_ids = pa.array([self._load_id] * cells.num_rows, pa.int64())
+        self._writer.write_batch(
+            pa.RecordBatch.from_arrays([load_ids, *cells.columns], schema=REJECTED_TABLE_SCHEMA)
+        )
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def commit(self, lake: Lake, table: str) -> None:
+        """Append the cells to ``table`` (nothing when there are none); after ``close``."""
+        if self.cells:
+            lake.table(table).commit(
+                pq.ParquetFile(self._path).iter_batches(),
+                schema=REJECTED_TABLE_SCHEMA,
+                mode="append",
+                metadata={"load_id": str(self._load_id)},
+            )
+
+
 @dataclass
 class _Plan:
     """Everything a load needs from the metadata database, read once before the work starts."""
@@ -80,8 +119,13 @@ class _Plan:
 @dataclass
 class _Tally:
     read: int = 0
-    rejected_rows: int = 0
+    rejected: _CellLog | None = None
+    repaired: _CellLog | None = None
     watermark: Any = None
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rejected.rows if self.rejected else 0
 
 
 def run_load(
@@ -129,13 +173,15 @@ def run_load(
             after = watermark_value(plan.last_watermark, field.data_type, timezone=mapping.timezone)
             watermark = WatermarkFilter(column, after, read=read)
         with tempfile.TemporaryDirectory(dir=_scratch(platform)) as scratch:
-            rejected_path = Path(scratch) / "rejected.parquet"
+            rejected = tally.rejected = _CellLog(Path(scratch) / "rejected.parquet", plan.load_id)
+            repaired = tally.repaired = _CellLog(Path(scratch) / "repaired.parquet", plan.load_id)
             stream = connector.batches(watermark=watermark)
-            # Read and map in a worker thread while the lake writes (read_ahead); the writer
-            # closes after the worker has stopped.
+            # Read and map in a worker thread while the lake writes (read_ahead); the cell logs
+            # close after the worker has stopped.
             with (
-                pq.ParquetWriter(rejected_path, REJECTED_TABLE_SCHEMA) as rejected_out,
-                read_ahead(_mapped(stream, mapper, plan, tally, rejected_out, progress)) as good,
+                closing(rejected),
+                closing(repaired),
+                read_ahead(_mapped(stream, mapper, plan, tally, progress)) as good,
             ):
                 # A snapshot of nothing empties the table; nothing new to add makes no version.
                 rows = good if plan.mode is LoadMode.SNAPSHOT else _unless_empty(iter(good))
@@ -154,13 +200,8 @@ def run_load(
                         },
                     )
                 )
-            if tally.rejected_rows:
-                lake.table(rejected_table_name(resource_code)).commit(
-                    pq.ParquetFile(rejected_path).iter_batches(),
-                    schema=REJECTED_TABLE_SCHEMA,
-                    mode="append",
-                    metadata={"load_id": str(plan.load_id)},
-                )
+            rejected.commit(lake, rejected_table_name(resource_code))
+            repaired.commit(lake, repaired_table_name(resource_code))
     except Exception as exc:
         _finish_failed(platform, plan.load_id, tally, str(exc))
         raise
@@ -175,6 +216,7 @@ def run_load(
             rows_read=tally.read,
             rows_written=result.rows_written if result else 0,
             rows_rejected=tally.rejected_rows,
+            cells_repaired=repaired.cells,
             bytes_read=connector.bytes_read,
             fingerprint=connector.fingerprint(),
             version=result.version if result else None,
@@ -235,22 +277,17 @@ def _mapped(
     mapper: Mapper,
     plan: _Plan,
     tally: _Tally,
-    rejected_out: pq.ParquetWriter,
     progress: Progress | None,
 ) -> Iterator[pa.RecordBatch]:
-    """Mapped batches of the source, rejected rows written aside and counted on the way."""
+    """Mapped batches of the source; rejected and repaired cells written aside on the way."""
     with _closing(batches):
         for batch in batches:
             mapped = mapper.map(batch, first_row=tally.read + 1)
             tally.read += batch.num_rows
-            if mapped.rejected.num_rows:
-                tally.rejected_rows += len(pc.unique(mapped.rejected.column("row_number")))
-                load_ids = pa.array([plan.load_id] * mapped.rejected.num_rows, pa.int64())
-                rejected_out.write_batch(
-                    pa.RecordBatch.from_arrays(
-                        [load_ids, *mapped.rejected.columns], schema=REJECTED_TABLE_SCHEMA
-                    )
-                )
+            if tally.rejected is not None:
+                tally.rejected.write(mapped.rejected)
+            if tally.repaired is not None:
+                tally.repaired.write(mapped.repaired)
             if plan.watermark_column and mapped.good.num_rows:
                 latest = pc.max(mapped.good.column(plan.watermark_column)).as_py()
                 if latest is not None and (tally.watermark is None or latest > tally.watermark):

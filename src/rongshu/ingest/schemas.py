@@ -108,6 +108,7 @@ class LoadPublic(BaseModel):
     rows_read: int
     rows_written: int
     rows_rejected: int
+    cells_repaired: int = 0
     bytes_read: int
     fingerprint: str
     version: int | None

@@ -285,6 +285,7 @@ def finish_load(
     rows_read: int = 0,
     rows_written: int = 0,
     rows_rejected: int = 0,
+    cells_repaired: int = 0,
     bytes_read: int = 0,
     fingerprint: str = "",
     version: int | None = None,
@@ -296,6 +297,7 @@ def finish_load(
     load.status = status.value
     load.finished_at = utcnow()
     load.rows_read, load.rows_written, load.rows_rejected = rows_read, rows_written, rows_rejected
+    load.cells_repaired = cells_repaired
     load.bytes_read, load.fingerprint, load.version, load.error = (
         bytes_read,
         fingerprint,
@@ -320,6 +322,7 @@ def load_public(load: IngestLoad) -> LoadPublic:
         rows_read=load.rows_read,
         rows_written=load.rows_written,
         rows_rejected=load.rows_rejected,
+        cells_repaired=load.cells_repaired,
         bytes_read=load.bytes_read,
         fingerprint=load.fingerprint,
         version=load.version,

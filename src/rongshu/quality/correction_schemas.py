@@ -108,7 +108,7 @@ class DecisionIn(BaseModel):
     """The bureau's decision on a disputed ticket."""
 
     uphold: bool = Field(description="True: the dispute stands, the ticket is dismissed.")
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, description="Why (required; kept in the history).")
 
 
 class EscalationReport(BaseModel):

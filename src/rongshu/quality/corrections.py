@@ -62,13 +62,15 @@ log = logging.getLogger("rongshu.quality.corrections")
 SAMPLE_KEYS = 20
 
 #: action → (states it may start from, state it leads to) for the steps people ask for.
-_MOVES: dict[TicketAction, tuple[frozenset[TicketState], TicketState]] = {
+MOVES: dict[TicketAction, tuple[frozenset[TicketState], TicketState]] = {
     TicketAction.ACKNOWLEDGE: (frozenset({TicketState.OPEN}), TicketState.ACKNOWLEDGED),
     TicketAction.FIX: (DEPARTMENT_STATES, TicketState.FIXED),
     TicketAction.DISPUTE: (DEPARTMENT_STATES, TicketState.DISPUTED),
     TicketAction.UPHOLD: (frozenset({TicketState.DISPUTED}), TicketState.CLOSED),
     TicketAction.REJECT: (frozenset({TicketState.DISPUTED}), TicketState.OPEN),
 }
+#: Steps that must say why: a dispute, and the bureau's decision on it.
+REASONED_ACTIONS = frozenset({TicketAction.DISPUTE, TicketAction.UPHOLD, TicketAction.REJECT})
 
 
 # -- who may do what -----------------------------------------------------------------------
@@ -325,12 +327,14 @@ def transition(
         object_=target,
         message=message,
     )
-    if action is TicketAction.DISPUTE and len(note.strip()) < 2:
+    if action in REASONED_ACTIONS and len(note.strip()) < 2:
         raise ValidationFailed(
-            "a dispute needs the reason the data is right",
+            "a dispute needs the reason the data is right"
+            if action is TicketAction.DISPUTE
+            else "the bureau's decision on a dispute needs its reason",
             details=[{"field": "note", "reason": "required"}],
         )
-    starts, to_state = _MOVES[action]
+    starts, to_state = MOVES[action]
     if TicketState(ticket.state) not in starts:
         raise Conflict(
             f"ticket {ticket.number} is {ticket.state}; {action.value} needs it "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -126,3 +126,33 @@ def write_failures(
         rows(), schema=FAILURES_SCHEMA, mode="append", metadata={"run_id": str(run_id)}
     )
     return result.rows_written
+
+
+def failing_rows(
+    lake: Lake,
+    resource_code: str,
+    run_id: int,
+    *,
+    rule_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """A page of a run's failing rows (one rule's, or every rule's), ordered by rule and row key:
+    ``rule_id``, ``rule``, ``field``, ``row_key``, ``value`` and ``reason`` of each."""
+    table = lake.table(failures_table_name(resource_code))
+    if not table.exists():
+        return []
+    with lake.work_engine() as engine:
+        engine.register("failures", table)
+        param = engine.dialect.param
+        sql = (
+            "SELECT rule_id, rule, field, row_key, value, reason FROM failures "  # noqa: S608
+            f"WHERE run_id = {param('run')}"
+        )
+        params: dict[str, object] = {"run": run_id, "limit": limit, "offset": offset}
+        if rule_id is not None:
+            sql += f" AND rule_id = {param('rule')}"
+            params["rule"] = rule_id
+        sql += f" ORDER BY rule_id, row_key LIMIT {param('limit')} OFFSET {param('offset')}"
+        rows: list[dict[str, Any]] = engine.query(sql, params).to_pylist()
+    return rows

@@ -240,16 +240,17 @@ def verify(
             raise NotAuthenticated("no such code request; ask for a new code")
         actor = _subject_actor(challenge.subject_hash)
         problem = None
+        left, reason = 0, ""
         if challenge.expires_at <= now or not challenge.code_hash:
-            problem = "the code has expired or was used; ask for a new one"
+            problem, reason = "the code has expired or was used; ask for a new one", "expired"
         elif challenge.attempts >= MAX_ATTEMPTS:
-            problem = "too many wrong codes; ask for a new one"
+            problem, reason = "too many wrong codes; ask for a new one", "used_up"
         else:
             challenge.attempts += 1
             expected = _mac(platform, f"code:{challenge_id}", code.strip())
             if not (challenge.sent and hmac.compare_digest(expected, challenge.code_hash)):
                 left = MAX_ATTEMPTS - challenge.attempts
-                problem = f"wrong code ({left} tries left)"
+                problem, reason = f"wrong code ({left} tries left)", "wrong"
         if problem is None:
             token = secrets.token_urlsafe(32)
             challenge.code_hash = ""  # a code opens one session only
@@ -265,7 +266,9 @@ def verify(
             ),
         )
     if problem is not None:
-        raise NotAuthenticated(problem)
+        raise NotAuthenticated(
+            problem, details=[{"field": "code", "reason": reason, "tries_left": left}]
+        )
     return ObjectionSession(token=token, expires_at=expires)
 
 

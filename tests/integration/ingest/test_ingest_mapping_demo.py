@@ -23,6 +23,7 @@ from rongshu.demo.catalog_resources import table_resource
 from rongshu.demo.generator import generate_city
 from rongshu.demo.schema import TABLES, SourceFormat, TableSpec
 from rongshu.ingest.mapping import FieldMapping, MappedBatch, Mapper
+from rongshu.ingest.parsing import DATE_FORM_REASON, FULLWIDTH_REASON
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +102,18 @@ def map_table(out: Path, summary: Any, table: TableSpec) -> tuple[MappedBatch, i
     first = mapper.map(batch.slice(0, half), first_row=1)
     second = mapper.map(batch.slice(half), first_row=half + 1)
     good = pa.Table.from_batches([first.good, second.good]).combine_chunks().to_batches()
-    rejected = pa.Table.from_batches([first.rejected, second.rejected])
     merged = MappedBatch(
         good[0] if good else first.good,
-        rejected.combine_chunks().to_batches()[0] if rejected.num_rows else first.rejected,
+        _concatenated(first.rejected, second.rejected),
+        _concatenated(first.repaired, second.repaired),
     )
     key = {v: i for i, v in enumerate(merged.good.column(table.key_column).to_pylist())}
     return merged, len(rows), key
+
+
+def _concatenated(first: pa.RecordBatch, second: pa.RecordBatch) -> pa.RecordBatch:
+    both = pa.Table.from_batches([first, second])
+    return both.combine_chunks().to_batches()[0] if both.num_rows else first
 
 
 def test_every_demo_source_maps_without_loss_and_without_rejects(city: tuple[Path, Any]) -> None:
@@ -138,3 +144,17 @@ def test_mixed_date_formats_and_fullwidth_digits_are_repaired(city: tuple[Path, 
         assert shown == defect["original"], defect
         checked += 1
     assert checked >= len(defects) * 0.9
+    # Every repair is recorded, with its reason, and nothing else is (recall and precision 1).
+    reasons = {"mixed_date_format": DATE_FORM_REASON, "fullwidth_digits": FULLWIDTH_REASON}
+    expected = {
+        (d["table"], d["column"], d["row_key"], reasons[d["kind"]])
+        for d in defects
+        if d["row_key"] in mapped_tables[d["table"]][2]
+    }
+    recorded = set()
+    for key, (mapped, _, _) in mapped_tables.items():
+        key_at = tables[key].index(tables[key].key_column)  # sources keep the table's order
+        for cell in mapped.repaired.to_pylist():
+            row_key = str(list(json.loads(cell["raw"]).values())[key_at])
+            recorded.add((key, cell["column"], row_key, cell["reason"].partition(": ")[0]))
+    assert recorded == expected

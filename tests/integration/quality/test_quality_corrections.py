@@ -250,7 +250,10 @@ def test_a_dispute_is_decided_by_the_bureau(
             step(platform, number, TicketAction.UPHOLD, outsider)
 
     action = TicketAction.UPHOLD if uphold else TicketAction.REJECT
-    decided = step(platform, number, action, approver("DSJ"), "理由成立" if uphold else "")
+    with pytest.raises(ValidationFailed, match="reason"):  # a decision says why, too
+        step(platform, number, action, approver("DSJ"))
+    reason = "理由成立" if uphold else "登记信息以户籍原始档案为准，应予更正"
+    decided = step(platform, number, action, approver("DSJ"), reason)
     if uphold:
         assert decided.state is TicketState.CLOSED
         assert decided.resolution is Resolution.DISMISSED and decided.closed_at is not None
@@ -342,7 +345,11 @@ def test_the_corrections_api(
     denied = client.post(f"{api}/{number}/decision", json={"uphold": True}, headers=headers)
     assert denied.status_code == 403
     headers = sign_in(platform, client, "boss")
-    decided = client.post(f"{api}/{number}/decision", json={"uphold": False}, headers=headers)
+    unexplained = client.post(f"{api}/{number}/decision", json={"uphold": False}, headers=headers)
+    assert unexplained.status_code == 422  # a decision needs its reason
+    decided = client.post(
+        f"{api}/{number}/decision", json={"uphold": False, "note": "以档案为准"}, headers=headers
+    )
     assert decided.json()["state"] == "open"
     shown = client.get(f"{api}/{number}").json()
     assert [e["action"] for e in shown["events"]] == ["open", "dispute", "reject"]

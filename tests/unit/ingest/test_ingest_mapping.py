@@ -111,16 +111,19 @@ def test_unreadable_cells_are_rejected_with_reason_value_and_whole_row() -> None
 def test_an_empty_required_field_rejects_the_row_an_optional_one_is_null() -> None:
     no_phone = ("P3", "", "", "", "", "", "", "　")
     no_key = (None, *GOOD_ROW[1:])
-    mapped = Mapper(mapping(), FIELDS).map(batch(no_phone, no_key), first_row=1)
+    strict = mapping()
+    strict.columns[-1].required = True
+    mapped = Mapper(strict, FIELDS).map(batch(no_phone, no_key), first_row=1)
     assert mapped.good.num_rows == 0
     assert [(r["row_number"], r["column"], r["reason"]) for r in mapped.rejected.to_pylist()] == [
         (1, "phone", REQUIRED_REASON),
         (2, "person_id", REQUIRED_REASON),
     ]
-    optional = mapping()
-    optional.columns[-1].required = False
-    kept = Mapper(optional, FIELDS).map(batch(no_phone), first_row=1).good.to_pylist()[0]
-    assert kept["phone"] is None and kept["name"] is None and kept["birth_date"] is None
+    # By default only the key is required: a not_null field's gap is kept for the quality run.
+    kept = Mapper(mapping(), FIELDS).map(batch(no_phone, no_key), first_row=1)
+    assert [r["column"] for r in kept.rejected.to_pylist()] == ["person_id"]
+    row = kept.good.to_pylist()[0]
+    assert row["phone"] is None and row["name"] is None and row["birth_date"] is None
 
 
 def test_per_column_steps_and_a_field_left_empty() -> None:
@@ -157,7 +160,7 @@ def test_every_problem_in_a_mapping_is_reported_at_once() -> None:
             ColumnMapping(source="x", target="nonexistent"),
             ColumnMapping(source="出生日期", target="birth_date", date_formats=["%Y-%q"]),
             ColumnMapping(source="出生日期", target="birth_date"),
-            ColumnMapping(source=None, target="phone"),
+            ColumnMapping(source=None, target="phone", required=True),
         ],
         timezone="Mars/Olympus",
     )

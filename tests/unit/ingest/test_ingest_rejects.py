@@ -11,7 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rongshu.ingest.rejects import REJECTED_SCHEMA, REQUIRED_REASON, RejectedCells, rows_as_json
+from rongshu.ingest.rejects import REJECTED_SCHEMA, REQUIRED_REASON, FlaggedCells, rows_as_json
 
 
 def test_rows_as_json_keeps_every_type_readable() -> None:
@@ -47,7 +47,7 @@ def test_any_text_survives_the_round_trip_through_json(cells: list[str | None]) 
 
 def test_rejected_cells_come_out_in_row_then_field_order() -> None:
     batch = pa.RecordBatch.from_pydict({"a": ["x", "y", "z"], "b": ["1", None, "3"]})
-    cells = RejectedCells(batch, first_row=11)
+    cells = FlaggedCells(batch, first_row=11)
     cells.add(
         position=1,
         column="b",
@@ -78,5 +78,5 @@ def test_rejected_cells_come_out_in_row_then_field_order() -> None:
 
 def test_no_rejected_cells_is_an_empty_batch_of_the_same_shape() -> None:
     batch = pa.RecordBatch.from_pydict({"a": ["x"]})
-    empty = RejectedCells(batch, first_row=1).build()
+    empty = FlaggedCells(batch, first_row=1).build()
     assert empty.num_rows == 0 and empty.schema == REJECTED_SCHEMA

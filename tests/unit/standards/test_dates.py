@@ -50,7 +50,7 @@ def test_reasons(value: str, reason: str | None) -> None:
 
 
 def test_what_the_standard_reads_the_ingest_reads_to_the_same_day() -> None:
-    days, failed = read_dates(
+    days, failed, _ = read_dates(
         pa.array(VALUES, pa.string()),
         FieldType.DATE,
         ParseOptions(excel_serial=False),

@@ -220,7 +220,8 @@ def filter_after(batch: pa.RecordBatch, watermark: WatermarkFilter) -> pa.Record
             f"watermark column {watermark.column!r} is not a column of the source",
             details=[{"field": "watermark_column", "value": watermark.column}],
         )
-    values, unreadable = _watermark_values(batch.column(index), watermark)
+    parsed = _watermark_values(batch.column(index), watermark)
+    values, unreadable = parsed.values, parsed.failed
     later = pc.fill_null(pc.greater(values, _bound(watermark, values.type)), False)
     if unreadable.any():
         later = pc.or_(later, pa.array(unreadable))
