@@ -275,6 +275,7 @@ _PAGES: dict[str, tuple[str, str]] = {
         "停用后资源从目录中撤下，历史和各版本仍保留。",
         "A retired resource leaves the catalog; its history and versions are kept.",
     ),
+    "catalog.resource.links": ("相关页面", "Related pages"),
     "catalog.retire.reason_required": ("请填写停用原因。", "Give the reason for retiring it."),
     "catalog.done.created": (
         "资源已登记为草稿。请检查后提交审核。",

@@ -29,6 +29,7 @@ from rongshu.catalog.browse import (
 )
 from rongshu.catalog.forms import FieldRow, ResourceForm
 from rongshu.catalog.importer import import_catalog
+from rongshu.catalog.links import resource_links
 from rongshu.catalog.messages import register_catalog_messages
 from rongshu.catalog.schemas import (
     FieldType,
@@ -505,6 +506,7 @@ def _resource_page(
             "may_submit": steward
             and resource.status in (ResourceStatus.DRAFT, ResourceStatus.RETURNED),
             "may_retire": live and (steward or ctx.is_reviewer()),
+            "links": resource_links(resource, who.actor),
             "errors": errors or {},
             "done": request.query_params.get("done", ""),
             "section": "search",

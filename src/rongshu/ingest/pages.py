@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from rongshu.catalog import service as catalog
+from rongshu.catalog.links import register_resource_link
 from rongshu.core.errors import PermissionDenied, RongshuError
 from rongshu.core.identity.roles import Permission
 from rongshu.core.platform import Platform
@@ -37,6 +38,12 @@ PAGE_SIZE = 50
 register_ingest_messages()
 register_templates(Path(__file__).parent / "templates")
 register_nav("nav.ingest", CONSOLE, permission=Permission.VIEW_CONSOLE, order=30)
+register_resource_link(
+    "ingest.versions.title",
+    CONSOLE + "/resources/{code}",
+    order=10,
+    shows=lambda actor, resource: access.sees(actor, resource.department_code),
+)
 
 
 def source_url(resource_code: str, name: str, tail: str = "") -> str:

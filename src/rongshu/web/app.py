@@ -24,7 +24,9 @@ from rongshu.ingest import api as ingest_api
 from rongshu.ingest import attaching as ingest_attaching
 from rongshu.ingest import pages as ingest_pages
 from rongshu.quality import api as quality_api
-from rongshu.quality import corrections_api
+from rongshu.quality import correction_pages, corrections_api
+from rongshu.quality import pages as quality_pages
+from rongshu.quality import resource_pages as quality_resource_pages
 from rongshu.web import pages, system
 from rongshu.web.errors import install_error_handlers
 from rongshu.web.observability import Metrics, RequestContextMiddleware
@@ -53,6 +55,9 @@ PAGE_ROUTERS: list[APIRouter] = [
     catalog_pages.router,
     ingest_pages.router,
     ingest_attaching.router,
+    correction_pages.router,
+    quality_pages.router,
+    quality_resource_pages.router,
 ]
 
 
