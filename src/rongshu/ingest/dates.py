@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.ingest.normalise import utf8_bytes
+from rongshu.standards.vectors import days_from_civil, days_in_month
 
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
@@ -439,25 +440,6 @@ def _wall_clock(parts: pa.StructArray) -> tuple[Mask, Ints, tuple[Ints, Mask] | 
     valid &= (hours <= 14) & (minutes <= 59)
     offset = sign * (hours * 60 + minutes) * 60_000_000
     return valid, wall, (offset, has_offset)
-
-
-def days_in_month(year: Ints, month: Ints) -> Ints:
-    """Days in each (year, month) of the proleptic Gregorian calendar."""
-    lengths = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    days: Ints = lengths[month - 1] + ((month == 2) & leap)
-    return days
-
-
-def days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
-    """Days since 1970-01-01 of each date (H. Hinnant's algorithm, vectorised)."""
-    year = year - (month <= 2)
-    era = np.floor_divide(year, 400)
-    year_of_era = year - era * 400
-    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    days: Ints = np.asarray(era * 146097 + day_of_era - 719468, dtype=np.int64)
-    return days
 
 
 def _local_to_utc(wall: Ints, options: ParseOptions) -> Ints:

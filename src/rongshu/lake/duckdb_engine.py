@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import ARROW, SPECIAL
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
-from rongshu.lake.engine import Params
+from rongshu.lake.engine import ColumnFunction, Params
 from rongshu.lake.errors import LakeQueryError, LakeStorageError
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class DuckDBDialect(SqlDialect):
     """DuckDB's spelling: ``$name`` parameters, RE2 regexes, TRY_CAST."""
 
     name = "duckdb"
+    column_functions = True
 
     def param(self, name: str) -> str:
         if not _PARAM_NAME.fullmatch(name):
@@ -156,6 +158,7 @@ class DuckDBEngine:
             extension_directory=extension_directory,
         )
         self._registered: dict[str, _Registration] = {}
+        self._functions: set[str] = set()
 
     def __enter__(self) -> DuckDBEngine:
         return self
@@ -194,6 +197,23 @@ class DuckDBEngine:
             self._run(copy, (), alias)
         finally:
             self._connection.unregister(scratch)
+
+    def register_function(self, name: str, function: ColumnFunction, returns: pa.DataType) -> None:
+        """A scalar function over VARCHAR that DuckDB calls with Arrow arrays, a vector of rows
+        at a time (nulls included); registering a name again keeps the first."""
+        if name in self._functions:
+            return
+        connection = self._connection
+        connection.create_function(
+            name,
+            function,
+            [connection.sqltype("VARCHAR")],
+            connection.sqltype(duckdb_type(returns)),
+            type=ARROW,
+            null_handling=SPECIAL,
+            side_effects=False,
+        )
+        self._functions.add(name)
 
     def query(self, sql: str, params: Params = ()) -> pa.Table:
         """The whole result of ``sql`` as an Arrow table."""

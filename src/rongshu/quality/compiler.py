@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
+from rongshu.lake.engine import ColumnFunction
 from rongshu.quality.schemas import (
     RESOURCE_KINDS,
     CustomSqlParams,
@@ -73,6 +74,9 @@ class RunQuery:
     key_names: list[str]  # names of the key columns, for the row key; ["_row"] without keys
     lookups: dict[str, pa.Table] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)  # rule id → why it was not checked
+    #: Column functions the SQL calls (engines with ``dialect.column_functions``): register
+    #: each as ``engine.register_function(name, function, returns)`` first.
+    functions: dict[str, tuple[ColumnFunction, pa.DataType]] = field(default_factory=dict)
 
 
 class _Skip(Exception):
@@ -123,6 +127,7 @@ class _Compiler:
         self.joins: list[str] = []
         self.lookups: dict[str, pa.Table] = {}
         self.skipped: dict[int, str] = {}
+        self.functions: dict[str, tuple[ColumnFunction, pa.DataType]] = {}
 
     # -- columns ---------------------------------------------------------------------------
 
@@ -130,6 +135,13 @@ class _Compiler:
         if name is None or name not in self.schema.names:
             raise _Skip(f"the version has no column {name!r}")
         return f"{self.q('_base')}.{self.q(name)}"
+
+    def call(
+        self, name: str, function: ColumnFunction, returns: pa.DataType, argument: str
+    ) -> str:
+        """SQL calling the column function ``name`` (recorded for the caller to register)."""
+        self.functions[name] = (function, returns)
+        return f"{name}({argument})"
 
     def type_of(self, name: str) -> pa.DataType:
         return self.schema.field(name).type
@@ -252,6 +264,9 @@ class _Compiler:
             # Standards check text; the load already read every value of this column as a date.
             raise _Skip(f"column {name!r} holds typed dates ({data_type}), not text to check")
         text = self.text(name)
+        check_array = getattr(standard, "check_array", None)
+        if check_array is not None and self.dialect.column_functions:
+            return self.call(f"std_{standard.name}", check_array, pa.string(), text)
         self.lookups.update(standard.lookups())
         for join in standard.joins(text, self.dialect):
             if join.sql() not in self.joins:
@@ -262,9 +277,12 @@ class _Compiler:
         from rongshu.standards import ric
 
         id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
-        born = self.dialect.safe_cast(
-            ric.ric_birth_date_sql(id_number, self.dialect), FieldType.DATE
-        )
+        if self.dialect.column_functions:
+            born = self.call("std_ric_birth_date", ric.ric_birth_date_array, pa.date32(), id_number)
+        else:
+            born = self.dialect.safe_cast(
+                ric.ric_birth_date_sql(id_number, self.dialect), FieldType.DATE
+            )
         name = str(rule.field)
         column, data_type = self.column(name), self.type_of(name)
         if pa.types.is_date(data_type):
@@ -285,7 +303,11 @@ class _Compiler:
         from rongshu.standards import ric
 
         id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
-        derived = ric.ric_gender_sql(id_number, self.dialect)
+        derived = (
+            self.call("std_ric_gender", ric.ric_gender_array, pa.string(), id_number)
+            if self.dialect.column_functions
+            else ric.ric_gender_sql(id_number, self.dialect)
+        )
         stated = f"TRIM({self.text(str(rule.field))})"
         literal = self.dialect.string_literal
         spelled = " ".join(
@@ -348,7 +370,7 @@ class _Compiler:
     def build(self) -> RunQuery:
         key_names = self.keys or ["_row"]
         if not self.checks:
-            return RunQuery(None, [], key_names, self.lookups, self.skipped)
+            return RunQuery(None, [], key_names, self.lookups, self.skipped, self.functions)
         q = self.q
         base = q("_base")
         numbered = "" if self.keys else f", row_number() OVER () AS {q('_row')}"
@@ -386,4 +408,5 @@ class _Compiler:
         sql = f"SELECT *, {first} AS {q('_first')} FROM ({sql}) AS {q('_n')} WHERE {any_failing}"  # noqa: S608
         sql = f"SELECT {unpivoted} FROM ({sql}) AS {q('_failing')} CROSS JOIN {rules}"  # noqa: S608
         sql = f"SELECT * FROM ({sql}) AS {q('_long')} WHERE {q('reason')} IS NOT NULL"  # noqa: S608
-        return RunQuery(sql, list(self.checks), key_names, self.lookups, self.skipped)
+        checks = list(self.checks)
+        return RunQuery(sql, checks, key_names, self.lookups, self.skipped, self.functions)

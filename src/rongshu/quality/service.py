@@ -103,6 +103,8 @@ def run_quality(
             if query.sql is not None:
                 for alias, lookup in query.lookups.items():
                     engine.register_arrow(alias, lookup)
+                for name, (function, returns) in query.functions.items():
+                    engine.register_function(name, function, returns)
                 batches = _failing_rows(engine, query, plan, tally, progress)
                 failures.write_failures(lake, resource_code, plan.run_id, batches)
         with platform.db.session_scope() as session:

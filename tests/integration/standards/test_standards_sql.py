@@ -282,3 +282,36 @@ def test_sql_and_python_agree(engine: DuckDBEngine, name: str) -> None:
     seen = Counter(python)
     assert set(standard.reasons) <= set(seen), f"never reached: {set(standard.reasons) - set(seen)}"
     assert seen[None] > len(values) // 20, "too few valid inputs to test the ok path"
+
+
+COLUMN_FORMS = sorted(name for name, s in STANDARDS.items() if hasattr(s, "check_array"))
+
+
+def test_the_costly_standards_have_a_column_form() -> None:
+    assert COLUMN_FORMS == ["ric", "uscc"]
+
+
+@pytest.mark.parametrize("name", COLUMN_FORMS)
+def test_the_column_form_agrees_with_python(name: str) -> None:
+    standard = STANDARDS[name]
+    generator, alphabet = CASES[name]
+    values = inputs(random.Random(f"standards-{name}"), generator, alphabet)
+    python = [standard.check(value).reason for value in values]
+    # Offset into a larger array, as a batch of a lake scan is: the kernels read raw buffers.
+    column = pa.array(["padding", *values], pa.string()).slice(1)
+    array = standard.check_array(column).to_pylist()  # type: ignore[attr-defined]
+    disagreements = [(v, p, a) for v, p, a in zip(values, python, array, strict=True) if p != a]
+    assert not disagreements[:20], (
+        f"{len(disagreements)} disagreements, first: {disagreements[:20]}"
+    )
+
+
+def test_the_column_forms_of_the_id_parts_agree_with_python() -> None:
+    rng = random.Random("standards-ric-parts")
+    values = inputs(rng, ric_or_legacy, "0123456789Xx")
+    column = pa.array(["padding", *values], pa.string()).slice(1)
+    births = ric_module.ric_birth_date_array(column).to_pylist()
+    genders = ric_module.ric_gender_array(column).to_pylist()
+    assert births == [ric_module.ric_birth_date(v) for v in values]
+    assert genders == [ric_module.ric_gender(v) for v in values]
+    assert sum(b is not None for b in births) > len(values) // 4
