@@ -20,8 +20,6 @@ class SqlDialect(ABC):
 
     #: Engine name, for messages: "duckdb", "spark".
     name: str
-    #: Whether queries may call column functions the engine registers (``register_function``).
-    column_functions: bool = False
 
     def quote(self, identifier: str) -> str:
         """A quoted identifier (ANSI double quotes unless the engine says otherwise)."""

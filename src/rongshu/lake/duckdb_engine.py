@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-from duckdb.func import ARROW, SPECIAL
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
-from rongshu.lake.engine import ColumnFunction, Params
+from rongshu.lake.engine import Params
 from rongshu.lake.errors import LakeQueryError, LakeStorageError
 
 if TYPE_CHECKING:
@@ -42,7 +41,6 @@ class DuckDBDialect(SqlDialect):
     """DuckDB's spelling: ``$name`` parameters, RE2 regexes, TRY_CAST."""
 
     name = "duckdb"
-    column_functions = True
 
     def param(self, name: str) -> str:
         if not _PARAM_NAME.fullmatch(name):
@@ -158,7 +156,7 @@ class DuckDBEngine:
             extension_directory=extension_directory,
         )
         self._registered: dict[str, _Registration] = {}
-        self._functions: set[str] = set()
+        self._streams: dict[str, pa.RecordBatchReader] = {}
 
     def __enter__(self) -> DuckDBEngine:
         return self
@@ -198,22 +196,10 @@ class DuckDBEngine:
         finally:
             self._connection.unregister(scratch)
 
-    def register_function(self, name: str, function: ColumnFunction, returns: pa.DataType) -> None:
-        """A scalar function over VARCHAR that DuckDB calls with Arrow arrays, a vector of rows
-        at a time (nulls included); registering a name again keeps the first."""
-        if name in self._functions:
-            return
-        connection = self._connection
-        connection.create_function(
-            name,
-            function,
-            [connection.sqltype("VARCHAR")],
-            connection.sqltype(duckdb_type(returns)),
-            type=ARROW,
-            null_handling=SPECIAL,
-            side_effects=False,
-        )
-        self._functions.add(name)
+    def register_stream(self, alias: str, batches: pa.RecordBatchReader) -> None:
+        """The stream as a table DuckDB scans as it reads, batch by batch, in one pass; it is
+        registered on the cursor of the next query (Python objects are a cursor's own)."""
+        self._streams[alias] = batches
 
     def query(self, sql: str, params: Params = ()) -> pa.Table:
         """The whole result of ``sql`` as an Arrow table."""
@@ -252,6 +238,12 @@ class DuckDBEngine:
     def _relation(
         self, cursor: duckdb.DuckDBPyConnection, sql: str, params: Params
     ) -> duckdb.DuckDBPyRelation:
+        for alias, stream in self._streams.items():
+            cursor.register(alias, stream)
+            # A stream's size is unknown to the planner, which would then build its joins' hash
+            # tables on it (the whole stream in memory); the tables joined to it are smaller.
+            cursor.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        self._streams.clear()  # read once
         relation = cursor.sql(sql, params=params or None)
         if relation is None:  # a statement that returns nothing
             raise LakeQueryError(f"the statement returned no rows to read\nSQL: {sql}")

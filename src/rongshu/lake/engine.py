@@ -7,7 +7,7 @@ the default; a Spark engine is one more module that implements this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 import pyarrow as pa
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 #: Positional parameters for ``?`` placeholders, or named ones for ``dialect.param(name)``.
 Params: TypeAlias = Sequence[object] | Mapping[str, object]
-#: A vectorised function over a text column: the column's values in, one value per row out.
-ColumnFunction: TypeAlias = Callable[[pa.Array], pa.Array]
 
 
 @runtime_checkable
@@ -38,9 +36,9 @@ class LakeEngine(Protocol):
         as ``alias``; it is copied, so later changes to ``table`` do not show."""
         ...
 
-    def register_function(self, name: str, function: ColumnFunction, returns: pa.DataType) -> None:
-        """Make ``function`` callable in SQL as ``name(text)``, returning ``returns``; only
-        where ``dialect.column_functions`` says the engine can (else ``LakeQueryError``)."""
+    def register_stream(self, alias: str, batches: pa.RecordBatchReader) -> None:
+        """Make a stream of batches queryable as ``alias`` for one query that reads it once (a
+        scan whose batches gain columns computed in Arrow on the way, say)."""
         ...
 
     def query(self, sql: str, params: Params = ()) -> pa.Table:

@@ -13,7 +13,7 @@ plus what the engine's dialect offers, so another engine can run it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,7 +22,6 @@ import pyarrow as pa
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
-from rongshu.lake.engine import ColumnFunction
 from rongshu.quality.schemas import (
     RESOURCE_KINDS,
     CustomSqlParams,
@@ -65,6 +64,16 @@ class Reference:
     schema: pa.Schema
 
 
+@dataclass(frozen=True)
+class ComputedColumn:
+    """A column the scan adds to each batch of the version with a vectorised function (the
+    standards' column forms, ``rongshu.standards.vectors``) before the query reads it."""
+
+    name: str
+    function: Callable[[pa.Array], pa.Array]
+    argument: str  # the column of the version the function reads
+
+
 @dataclass
 class RunQuery:
     """The compiled run: the SQL (None when no rule is checkable) and how to read its output."""
@@ -74,9 +83,13 @@ class RunQuery:
     key_names: list[str]  # names of the key columns, for the row key; ["_row"] without keys
     lookups: dict[str, pa.Table] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)  # rule id → why it was not checked
-    #: Column functions the SQL calls (engines with ``dialect.column_functions``): register
-    #: each as ``engine.register_function(name, function, returns)`` first.
-    functions: dict[str, tuple[ColumnFunction, pa.DataType]] = field(default_factory=dict)
+    #: Columns the query's scan must gain, computed in Arrow: when there are any, the query
+    #: scans ``stream`` (the version's ``columns`` — None: all — batch by batch, each with the
+    #: computed columns added) instead of ``source``.
+    computed: list[ComputedColumn] = field(default_factory=list)
+    columns: list[str] | None = None
+    #: Whether the stream must number its rows as ``_row`` (1, 2, ... in scan order).
+    numbers_rows: bool = False
 
 
 class _Skip(Exception):
@@ -91,9 +104,15 @@ def compile_run(
     keys: Sequence[str],
     dialect: SqlDialect,
     references: Mapping[int, Reference | None],
+    stream: str | None = None,
 ) -> RunQuery:
-    """The one query checking every row-level rule in ``rules`` on the table ``source``."""
-    compiler = _Compiler(source, schema, keys, dialect, references)
+    """The one query checking every row-level rule in ``rules`` on the table ``source``.
+
+    With ``stream``, the name the caller will give the version's batches with computed columns
+    added (``RunQuery.computed``), the costliest standards read those columns; without, every
+    rule is plain SQL.
+    """
+    compiler = _Compiler(source, schema, keys, dialect, references, stream)
     for rule in rules:
         if rule.kind in RESOURCE_KINDS:
             continue
@@ -112,8 +131,10 @@ class _Compiler:
         keys: Sequence[str],
         dialect: SqlDialect,
         references: Mapping[int, Reference | None],
+        stream: str | None = None,
     ) -> None:
         self.source = source
+        self.stream = stream
         self.schema = schema
         self.dialect = dialect
         self.references = references
@@ -127,21 +148,33 @@ class _Compiler:
         self.joins: list[str] = []
         self.lookups: dict[str, pa.Table] = {}
         self.skipped: dict[int, str] = {}
-        self.functions: dict[str, tuple[ColumnFunction, pa.DataType]] = {}
+        self.computed: dict[tuple[str, str], ComputedColumn] = {}  # (function, column) → it
+        self.used: set[str] | None = set(self.keys)  # columns the rules read; None: all
 
     # -- columns ---------------------------------------------------------------------------
 
     def column(self, name: str | None) -> str:
         if name is None or name not in self.schema.names:
             raise _Skip(f"the version has no column {name!r}")
+        if self.used is not None:
+            self.used.add(name)
         return f"{self.q('_base')}.{self.q(name)}"
 
-    def call(
-        self, name: str, function: ColumnFunction, returns: pa.DataType, argument: str
-    ) -> str:
-        """SQL calling the column function ``name`` (recorded for the caller to register)."""
-        self.functions[name] = (function, returns)
-        return f"{name}({argument})"
+    def computed_column(
+        self, function: Callable[[pa.Array], pa.Array], label: str, name: str
+    ) -> str | None:
+        """The column ``function`` computes from the text column ``name`` (once, however many
+        rules read it), or None where the SQL form must serve: no stream, or no text column."""
+        self.column(name)
+        data_type = self.type_of(name)
+        if self.stream is None or not (
+            pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+        ):
+            return None
+        key = (label, name)
+        if key not in self.computed:
+            self.computed[key] = ComputedColumn(f"__c{len(self.computed)}", function, name)
+        return f"{self.q('_base')}.{self.q(self.computed[key].name)}"
 
     def type_of(self, name: str) -> pa.DataType:
         return self.schema.field(name).type
@@ -265,8 +298,9 @@ class _Compiler:
             raise _Skip(f"column {name!r} holds typed dates ({data_type}), not text to check")
         text = self.text(name)
         check_array = getattr(standard, "check_array", None)
-        if check_array is not None and self.dialect.column_functions:
-            return self.call(f"std_{standard.name}", check_array, pa.string(), text)
+        computed = check_array and self.computed_column(check_array, standard.name, name)
+        if computed:
+            return computed
         self.lookups.update(standard.lookups())
         for join in standard.joins(text, self.dialect):
             if join.sql() not in self.joins:
@@ -276,13 +310,11 @@ class _Compiler:
     def _ric_birth_date(self, rule: RuleSpec) -> str:
         from rongshu.standards import ric
 
-        id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
-        if self.dialect.column_functions:
-            born = self.call("std_ric_birth_date", ric.ric_birth_date_array, pa.date32(), id_number)
-        else:
-            born = self.dialect.safe_cast(
-                ric.ric_birth_date_sql(id_number, self.dialect), FieldType.DATE
-            )
+        id_field = IdFieldParams.model_validate(rule.params).id_field
+        id_number = self.text(id_field)
+        born = self.computed_column(
+            ric.ric_birth_date_array, "ric_birth_date", id_field
+        ) or self.dialect.safe_cast(ric.ric_birth_date_sql(id_number, self.dialect), FieldType.DATE)
         name = str(rule.field)
         column, data_type = self.column(name), self.type_of(name)
         if pa.types.is_date(data_type):
@@ -302,12 +334,11 @@ class _Compiler:
     def _ric_gender(self, rule: RuleSpec) -> str:
         from rongshu.standards import ric
 
-        id_number = self.text(IdFieldParams.model_validate(rule.params).id_field)
-        derived = (
-            self.call("std_ric_gender", ric.ric_gender_array, pa.string(), id_number)
-            if self.dialect.column_functions
-            else ric.ric_gender_sql(id_number, self.dialect)
-        )
+        id_field = IdFieldParams.model_validate(rule.params).id_field
+        id_number = self.text(id_field)
+        derived = self.computed_column(
+            ric.ric_gender_array, "ric_gender", id_field
+        ) or ric.ric_gender_sql(id_number, self.dialect)
         stated = f"TRIM({self.text(str(rule.field))})"
         literal = self.dialect.string_literal
         spelled = " ".join(
@@ -363,6 +394,7 @@ class _Compiler:
 
     def _custom_sql(self, rule: RuleSpec) -> str:
         predicate = CustomSqlParams.model_validate(rule.params).predicate
+        self.used = None  # the predicate may read any column
         return f"CASE WHEN NOT ({predicate}) THEN 'custom_sql.false' END"
 
     # -- the query -------------------------------------------------------------------------
@@ -370,10 +402,9 @@ class _Compiler:
     def build(self) -> RunQuery:
         key_names = self.keys or ["_row"]
         if not self.checks:
-            return RunQuery(None, [], key_names, self.lookups, self.skipped, self.functions)
+            return RunQuery(None, [], key_names, self.lookups, self.skipped)
         q = self.q
         base = q("_base")
-        numbered = "" if self.keys else f", row_number() OVER () AS {q('_row')}"
         indexes = range(len(self.checks))
         outputs = ", ".join(
             [f"{base}.{q(name)} AS {q(f'_k{i}')}" for i, name in enumerate(key_names)]
@@ -398,15 +429,31 @@ class _Compiler:
             + [q(f"_k{i}") for i in range(len(key_names))]
             + [pick("_v", "value"), pick("_r", "reason")]
         )
-        # Nested queries, each read once. The row_number() over the checked rows is a barrier:
-        # the engine cannot evaluate the filter on the reasons below a window, so it computes
-        # each rule's reason once per row instead of again inside the filter.
+        # Nested queries, each read once. Scanning the table, the row_number() over the checked
+        # rows is a barrier: the engine cannot evaluate the filter on the reasons below a
+        # window, so it computes each rule's reason once per row instead of again inside the
+        # filter. A stream's costly reasons are columns already, and a window would hold the
+        # whole stream in memory: it has none, and numbers its rows itself.
         joins = " ".join(self.joins)
-        sql = f"SELECT *{numbered} FROM {q(self.source)}"  # noqa: S608
+        scanned = self.stream if self.computed and self.stream else self.source
+        streamed = scanned != self.source
+        numbered = "" if self.keys or streamed else f", row_number() OVER () AS {q('_row')}"
+        barrier = "" if streamed else f", row_number() OVER () AS {q('_seq')}"
+        sql = f"SELECT *{numbered} FROM {q(scanned)}"  # noqa: S608
         sql = f"SELECT {outputs} FROM ({sql}) AS {base} {joins}"  # noqa: S608
-        sql = f"SELECT *, row_number() OVER () AS {q('_seq')} FROM ({sql}) AS {q('_checked')}"  # noqa: S608
+        sql = f"SELECT *{barrier} FROM ({sql}) AS {q('_checked')}"  # noqa: S608
         sql = f"SELECT *, {first} AS {q('_first')} FROM ({sql}) AS {q('_n')} WHERE {any_failing}"  # noqa: S608
         sql = f"SELECT {unpivoted} FROM ({sql}) AS {q('_failing')} CROSS JOIN {rules}"  # noqa: S608
         sql = f"SELECT * FROM ({sql}) AS {q('_long')} WHERE {q('reason')} IS NOT NULL"  # noqa: S608
-        checks = list(self.checks)
-        return RunQuery(sql, checks, key_names, self.lookups, self.skipped, self.functions)
+        computed = list(self.computed.values())
+        columns = None if self.used is None else [n for n in self.schema.names if n in self.used]
+        return RunQuery(
+            sql,
+            list(self.checks),
+            key_names,
+            self.lookups,
+            self.skipped,
+            computed,
+            columns,
+            numbers_rows=streamed and not self.keys,
+        )

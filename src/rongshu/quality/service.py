@@ -31,9 +31,10 @@ from rongshu.ingest import service as ingest
 from rongshu.ingest.schemas import LoadStatus
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.schema import key_columns
-from rongshu.lake.tables import Lake
+from rongshu.lake.tables import Lake, LakeTable
 from rongshu.quality import failures
 from rongshu.quality.compiler import Reference, RuleSpec, RunQuery, compile_run
+from rongshu.quality.failures import ROW_NUMBER_KEY
 from rongshu.quality.models import QualityResult, QualityRule, QualityRun
 from rongshu.quality.rules import SOURCE_ALIAS, enabled_rules, resource_of
 from rongshu.quality.schemas import (
@@ -48,6 +49,10 @@ from rongshu.quality.schemas import (
 )
 from rongshu.quality.scoring import dimension_scores, overall_score
 
+#: What the run's query scans when standards' column forms add columns to the version's batches.
+STREAM_ALIAS = "_checked_stream"
+#: Rows per batch of that scan: large, so the column forms' numpy work outweighs their calls.
+SCAN_BATCH = 262_144
 #: Hours a resource may go without a successful load, by its update cycle (timeliness).
 CYCLE_HOURS: dict[UpdateCycle, float] = {
     UpdateCycle.REALTIME: 1,
@@ -103,8 +108,8 @@ def run_quality(
             if query.sql is not None:
                 for alias, lookup in query.lookups.items():
                     engine.register_arrow(alias, lookup)
-                for name, (function, returns) in query.functions.items():
-                    engine.register_function(name, function, returns)
+                if query.computed:
+                    engine.register_stream(STREAM_ALIAS, _computed_scan(table, plan, query))
                 batches = _failing_rows(engine, query, plan, tally, progress)
                 failures.write_failures(lake, resource_code, plan.run_id, batches)
         with platform.db.session_scope() as session:
@@ -206,7 +211,34 @@ def _compile(
         keys=plan.keys,
         dialect=engine.dialect,
         references=references,
+        stream=STREAM_ALIAS,
     )
+
+
+def _computed_scan(table: LakeTable, plan: _Plan, query: RunQuery) -> pa.RecordBatchReader:
+    """The version's batches (the columns the query reads), each with the computed columns
+    added: the standards' column forms run here, over large batches, while the engine checks
+    the batches before."""
+    schema = table.schema(plan.version)
+    if query.columns is not None:
+        schema = pa.schema([schema.field(name) for name in query.columns])
+    computed = [(c.name, c.function, schema.get_field_index(c.argument)) for c in query.computed]
+    sample = pa.RecordBatch.from_pylist([], schema=schema)
+    for name, function, index in computed:
+        schema = schema.append(pa.field(name, function(sample.column(index)).type))
+    if query.numbers_rows:
+        schema = schema.append(pa.field(ROW_NUMBER_KEY, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        seen = 0
+        for batch in table.batches(plan.version, columns=query.columns, batch_size=SCAN_BATCH):
+            extra = [function(batch.column(index)) for _, function, index in computed]
+            if query.numbers_rows:
+                extra.append(pa.array(np.arange(seen + 1, seen + batch.num_rows + 1)))
+            seen += batch.num_rows
+            yield pa.RecordBatch.from_arrays([*batch.columns, *extra], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _failing_rows(

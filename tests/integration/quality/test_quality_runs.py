@@ -208,6 +208,46 @@ def test_a_resource_without_key_fields_names_rows_by_position(
     assert run.failing_rows == 2
 
 
+def test_standards_read_in_arrow_and_in_sql_find_the_same_rows(
+    platform: Platform, declare: Declare, write: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key: the rows are named by position, which the stream numbers itself.
+    declare(
+        "T-HOLDERS",
+        [
+            field("id_number", S, "ric"),
+            field("birth_date", DAY, "ric_birth_date:id_number"),
+            field("gender", S, "ric_gender:id_number"),
+            field("credit_code", S, "uscc"),
+        ],
+    )
+    good = {"id_number": "11010519491231002X", "birth_date": date(1949, 12, 31), "gender": "女"}
+    rows = [
+        {**good, "credit_code": "91350100M000100Y43"},
+        {**good, "id_number": "110105194912310021", "gender": "男"},  # check digit, gender
+        {**good, "birth_date": date(1950, 1, 1), "credit_code": "91350100M000100Y44"},
+        {"id_number": None, "birth_date": None, "gender": None, "credit_code": ""},
+    ]
+    write("T-HOLDERS", rows)
+
+    def findings() -> set[tuple[str, str, str]]:
+        run = service.run_quality(platform, "T-HOLDERS")
+        return {
+            (r["row_key"], r["field"], r["reason"])
+            for r in failure_rows(platform, "T-HOLDERS")
+            if r["run_id"] == run.id
+        }
+
+    in_arrow = findings()
+    monkeypatch.setattr(service, "STREAM_ALIAS", None)  # every rule in plain SQL
+    assert findings() == in_arrow == {
+        ('{"_row":2}', "id_number", "ric.check_digit"),
+        ('{"_row":2}', "gender", "ric_gender.mismatch"),
+        ('{"_row":3}', "birth_date", "ric_birth_date.mismatch"),
+        ('{"_row":3}', "credit_code", "uscc.check_char"),
+    }
+
+
 def test_custom_sql_rules_run_with_the_others(
     platform: Platform, people: str, queries: list[str]
 ) -> None:
