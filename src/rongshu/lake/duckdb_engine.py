@@ -242,7 +242,9 @@ class DuckDBEngine:
             cursor.register(alias, stream)
             # A stream's size is unknown to the planner, which would then build its joins' hash
             # tables on it (the whole stream in memory); the tables joined to it are smaller.
-            cursor.execute("SET disabled_optimizers = 'build_side_probe_side'")
+            # And a stream takes no filters: pushed down, a filter would only stop at the scan
+            # with the expressions of the projections it passed copied into it, computed twice.
+            cursor.execute("SET disabled_optimizers = 'build_side_probe_side,filter_pushdown'")
         self._streams.clear()  # read once
         relation = cursor.sql(sql, params=params or None)
         if relation is None:  # a statement that returns nothing

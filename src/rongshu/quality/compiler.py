@@ -406,10 +406,11 @@ class _Compiler:
         q = self.q
         base = q("_base")
         indexes = range(len(self.checks))
+        reasons = ", ".join(f"{reason} AS {q(f'_r{i}')}" for i, reason in enumerate(self.reasons))
         outputs = ", ".join(
             [f"{base}.{q(name)} AS {q(f'_k{i}')}" for i, name in enumerate(key_names)]
             + [f"{value} AS {q(f'_v{i}')}" for i, value in enumerate(self.values)]
-            + [f"{reason} AS {q(f'_r{i}')}" for i, reason in enumerate(self.reasons)]
+            + [q(f"_r{i}") for i in indexes]
         )
         any_failing = " OR ".join(f"{q(f'_r{i}')} IS NOT NULL" for i in indexes)
         first = ", ".join(f"CASE WHEN {q(f'_r{i}')} IS NOT NULL THEN {i} END" for i in indexes)
@@ -429,20 +430,22 @@ class _Compiler:
             + [q(f"_k{i}") for i in range(len(key_names))]
             + [pick("_v", "value"), pick("_r", "reason")]
         )
-        # Nested queries, each read once. Scanning the table, the row_number() over the checked
-        # rows is a barrier: the engine cannot evaluate the filter on the reasons below a
-        # window, so it computes each rule's reason once per row instead of again inside the
-        # filter. A stream's costly reasons are columns already, and a window would hold the
-        # whole stream in memory: it has none, and numbers its rows itself.
+        # Nested queries, each read once: (1) every row with its reasons, (2) the rows failing
+        # any, (3) their keys and values, (4) one row per failing (row, rule). Values are taken
+        # only from failing rows. Each reason must be computed once, not again in (2)'s filter:
+        # scanning the table, a row_number() over (1) is a barrier the engine cannot push the
+        # filter below. A stream needs none (the engine pushes no filter into one, see
+        # LakeEngine.register_stream), and a window would hold the whole stream in memory; it
+        # numbers its rows itself.
         joins = " ".join(self.joins)
         scanned = self.stream if self.computed and self.stream else self.source
         streamed = scanned != self.source
         numbered = "" if self.keys or streamed else f", row_number() OVER () AS {q('_row')}"
         barrier = "" if streamed else f", row_number() OVER () AS {q('_seq')}"
         sql = f"SELECT *{numbered} FROM {q(scanned)}"  # noqa: S608
-        sql = f"SELECT {outputs} FROM ({sql}) AS {base} {joins}"  # noqa: S608
-        sql = f"SELECT *{barrier} FROM ({sql}) AS {q('_checked')}"  # noqa: S608
-        sql = f"SELECT *, {first} AS {q('_first')} FROM ({sql}) AS {q('_n')} WHERE {any_failing}"  # noqa: S608
+        sql = f"SELECT {base}.*, {reasons}{barrier} FROM ({sql}) AS {base} {joins}"  # noqa: S608
+        sql = f"SELECT * FROM ({sql}) AS {base} WHERE {any_failing}"  # noqa: S608
+        sql = f"SELECT {outputs}, {first} AS {q('_first')} FROM ({sql}) AS {base}"  # noqa: S608
         sql = f"SELECT {unpivoted} FROM ({sql}) AS {q('_failing')} CROSS JOIN {rules}"  # noqa: S608
         sql = f"SELECT * FROM ({sql}) AS {q('_long')} WHERE {q('reason')} IS NOT NULL"  # noqa: S608
         computed = list(self.computed.values())

@@ -38,7 +38,7 @@ from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import SYSTEM, Actor
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
-from rongshu.core.workdays import deadline
+from rongshu.core.workdays import BEIJING, deadline
 from rongshu.ingest import access
 from rongshu.quality.correction_schemas import (
     ACTIVE_STATES,
@@ -93,8 +93,8 @@ def sees(actor: Actor, department: str, bureau: str) -> bool:
 
 
 def new_number(now: datetime) -> str:
-    """A ticket number: JC, the day opened, six random hex digits (not guessable)."""
-    return f"JC{now:%Y%m%d}{secrets.token_hex(3).upper()}"
+    """A ticket number: JC, the day opened (in Beijing), six random hex digits (not guessable)."""
+    return f"JC{now.astimezone(BEIJING):%Y%m%d}{secrets.token_hex(3).upper()}"
 
 
 def open_ticket(

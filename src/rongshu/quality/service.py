@@ -28,6 +28,7 @@ from rongshu.core.db import newest_page, utcnow
 from rongshu.core.errors import NotFound
 from rongshu.core.platform import Platform
 from rongshu.ingest import service as ingest
+from rongshu.ingest.pipeline import read_ahead
 from rongshu.ingest.schemas import LoadStatus
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.schema import key_columns
@@ -238,7 +239,13 @@ def _computed_scan(table: LakeTable, plan: _Plan, query: RunQuery) -> pa.RecordB
             seen += batch.num_rows
             yield pa.RecordBatch.from_arrays([*batch.columns, *extra], schema=schema)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    def ahead() -> Iterator[pa.RecordBatch]:
+        # The column forms (NumPy, which lets go of the GIL) run in a thread of their own,
+        # a few batches ahead of the engine checking the ones before.
+        with read_ahead(batches(), depth=2) as computed_batches:
+            yield from computed_batches
+
+    return pa.RecordBatchReader.from_batches(schema, ahead())
 
 
 def _failing_rows(

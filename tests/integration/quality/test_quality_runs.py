@@ -240,12 +240,16 @@ def test_standards_read_in_arrow_and_in_sql_find_the_same_rows(
 
     in_arrow = findings()
     monkeypatch.setattr(service, "STREAM_ALIAS", None)  # every rule in plain SQL
-    assert findings() == in_arrow == {
-        ('{"_row":2}', "id_number", "ric.check_digit"),
-        ('{"_row":2}', "gender", "ric_gender.mismatch"),
-        ('{"_row":3}', "birth_date", "ric_birth_date.mismatch"),
-        ('{"_row":3}', "credit_code", "uscc.check_char"),
-    }
+    assert (
+        findings()
+        == in_arrow
+        == {
+            ('{"_row":2}', "id_number", "ric.check_digit"),
+            ('{"_row":2}', "gender", "ric_gender.mismatch"),
+            ('{"_row":3}', "birth_date", "ric_birth_date.mismatch"),
+            ('{"_row":3}', "credit_code", "uscc.check_char"),
+        }
+    )
 
 
 def test_custom_sql_rules_run_with_the_others(
