@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.lake.dialect import SqlDialect
@@ -34,6 +35,7 @@ from rongshu.quality.schemas import (
     RuleKind,
     StandardParams,
 )
+from rongshu.standards import vectors
 
 #: Spellings of gender a field may hold, by the gender they mean (GB/T 2261.1 codes included).
 GENDER_SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -44,6 +46,21 @@ GENDER_SPELLINGS: dict[str, tuple[str, ...]] = {
 NO_BIRTH_DATE = date(1, 1, 1)
 #: Spellings that state no gender (0 未知的性别, 9 未说明的性别): nothing to compare.
 GENDER_UNSTATED: tuple[str, ...] = ("0", "9", "未知", "未说明")
+#: What ``stated_genders`` gives a spelling that is none of the above.
+UNREADABLE_GENDER = "?"
+
+
+def stated_genders(values: pa.Array) -> pa.Array:
+    """The gender each cell of a text column states, read as the ``ric_gender`` rule's SQL reads
+    it (spaces trimmed): 男, 女, ``UNREADABLE_GENDER``, or NULL (empty, or no gender stated).
+    Column at a time: each distinct spelling is looked up once."""
+    words = pc.dictionary_encode(pc.utf8_trim(vectors.plain_text(values), characters=" "))
+    spelled = {s: gender for gender, spellings in GENDER_SPELLINGS.items() for s in spellings}
+    stated = [
+        None if word in ("", *GENDER_UNSTATED) else spelled.get(word, UNREADABLE_GENDER)
+        for word in words.dictionary.to_pylist()
+    ]
+    return pc.take(pa.array(stated, pa.string()), words.indices)
 
 
 @dataclass(frozen=True)
@@ -339,6 +356,13 @@ class _Compiler:
         derived = self.computed_column(
             ric.ric_gender_array, "ric_gender", id_field
         ) or ric.ric_gender_sql(id_number, self.dialect)
+        stated_gender = self.computed_column(stated_genders, "stated_gender", str(rule.field))
+        if stated_gender:
+            return (
+                f"CASE WHEN {stated_gender} = '{UNREADABLE_GENDER}' THEN "
+                f"(CASE WHEN {derived} IS NOT NULL THEN 'ric_gender.unreadable' END) "
+                f"WHEN {stated_gender} <> {derived} THEN 'ric_gender.mismatch' END"
+            )
         stated = f"TRIM({self.text(str(rule.field))})"
         literal = self.dialect.string_literal
         spelled = " ".join(

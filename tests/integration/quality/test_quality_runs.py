@@ -227,6 +227,10 @@ def test_standards_read_in_arrow_and_in_sql_find_the_same_rows(
         {**good, "id_number": "110105194912310021", "gender": "男"},  # check digit, gender
         {**good, "birth_date": date(1950, 1, 1), "credit_code": "91350100M000100Y44"},
         {"id_number": None, "birth_date": None, "gender": None, "credit_code": ""},
+        {**good, "gender": " 2 "},  # GB/T 2261.1 code for 女, spaces trimmed
+        {**good, "gender": "9"},  # 未说明的性别: nothing to compare
+        {**good, "gender": "女士"},  # no spelling of a gender
+        {**good, "id_number": "11010519491231002", "gender": "女士"},  # and no ID to read
     ]
     write("T-HOLDERS", rows)
 
@@ -248,6 +252,8 @@ def test_standards_read_in_arrow_and_in_sql_find_the_same_rows(
             ('{"_row":2}', "gender", "ric_gender.mismatch"),
             ('{"_row":3}', "birth_date", "ric_birth_date.mismatch"),
             ('{"_row":3}', "credit_code", "uscc.check_char"),
+            ('{"_row":7}', "gender", "ric_gender.unreadable"),
+            ('{"_row":8}', "id_number", "ric.length"),
         }
     )
 
