@@ -7,8 +7,11 @@ change is written to the audit ledger.
 
 from __future__ import annotations
 
+import logging
+
 import pyarrow as pa
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rongshu.catalog import service as catalog
@@ -44,6 +47,8 @@ from rongshu.quality.seeding import catalog_rules, fingerprint
 #: The alias a custom SQL rule's table has, when it is checked and when it runs.
 SOURCE_ALIAS = "_source"
 
+log = logging.getLogger("rongshu.quality")
+
 
 def rule_public(row: QualityRule) -> RulePublic:
     return RulePublic(
@@ -78,14 +83,23 @@ def list_rules(session: Session, *, resource_code: str) -> list[RulePublic]:
 
 
 def seed_rules(session: Session, *, resource_code: str) -> None:
-    """Seed a resource's rules from the catalog unless it has rules already."""
+    """Seed a resource's rules from the catalog unless it has rules already.
+
+    Two first runs of a resource at once may both find no rules: on PostgreSQL and MariaDB the
+    second to write its seeds then finds the first's (the same fingerprints) and keeps them
+    instead of failing. (SQLite refuses the later writer's transaction as a whole.)
+    """
     if (
         session.scalar(
             select(QualityRule.id).where(QualityRule.resource_code == resource_code).limit(1)
         )
         is None
     ):
-        sync_rules(session, resource_code=resource_code, actor=SYSTEM, ledger=None)
+        try:
+            with session.begin_nested():
+                sync_rules(session, resource_code=resource_code, actor=SYSTEM, ledger=None)
+        except IntegrityError:
+            log.info("the rules of %s were seeded by another run at the same time", resource_code)
 
 
 def enabled_rules(session: Session, *, resource_code: str) -> list[QualityRule]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -128,6 +129,30 @@ def test_sync_is_idempotent_and_follows_the_catalog(platform: Platform, resource
     assert [r.kind for r in later.removed] == [RuleKind.REGEX]
     assert ("note", RuleKind.REGEX) not in kinds and ("note", RuleKind.NOT_NULL) in kinds
     assert steward_rule.origin is RuleOrigin.STEWARD
+
+
+def test_two_first_runs_seeding_at_once_keep_one_set_of_rules(
+    platform: Platform, resource: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if platform.db.dialect == "sqlite":
+        pytest.skip("SQLite refuses the later writer outright (its snapshot is stale)")
+    real_store, raced = rules._store, []
+
+    def store(*args: Any) -> Any:
+        if not raced:  # another run seeds and commits just before this one writes its first
+            raced.append(True)
+            with platform.db.session_scope() as other:
+                rules.sync_rules(other, resource_code=resource, actor=SYSTEM, ledger=None)
+        return real_store(*args)
+
+    monkeypatch.setattr(rules, "_store", store)
+    with platform.db.session_scope() as session:
+        rules.seed_rules(session, resource_code=resource)  # no IntegrityError escapes
+    monkeypatch.undo()
+    with platform.db.session_scope() as session:
+        seeded = rules.list_rules(session, resource_code=resource)
+        again = rules.sync_rules(session, resource_code=resource, actor=SYSTEM, ledger=None)
+    assert raced and seeded and again.added == [] and again.kept == len(seeded)
 
 
 def test_a_stewards_first_rule_comes_after_the_catalogs(platform: Platform, resource: str) -> None:
