@@ -77,3 +77,18 @@ def mysql_url() -> Iterator[str]:
 def redis_url() -> str:
     """The Redis URL (tests must namespace and clean up their own keys)."""
     return _service_url("redis")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _light_password_hashing() -> Iterator[None]:
+    """Argon2id at its lightest cost in the tests' own process: thousands of users are created
+    and signed in, and the tests check what happens, not the hash's strength (production keeps
+    argon2's defaults; the e2e servers run in their own processes with them)."""
+    from argon2 import PasswordHasher
+
+    from rongshu.core.identity import service
+
+    default = service._hasher
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    service._hasher = default

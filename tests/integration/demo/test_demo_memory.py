@@ -20,8 +20,8 @@ def _peak_bytes(out_dir: Path, rows: int) -> int:
 
 
 @pytest.mark.slow
-def test_peak_memory_is_flat_from_20k_to_80k_residents(tmp_path: Path) -> None:
-    small = _peak_bytes(tmp_path / "small", 20_000)
-    large = _peak_bytes(tmp_path / "large", 80_000)
+def test_peak_memory_is_flat_from_10k_to_40k_residents(tmp_path: Path) -> None:
+    small = _peak_bytes(tmp_path / "small", 10_000)
+    large = _peak_bytes(tmp_path / "large", 40_000)
     assert large / small < 1.5, (small, large)
     assert large < 100 * 2**20  # and it is modest: well under 100 MiB of Python objects

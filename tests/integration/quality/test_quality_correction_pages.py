@@ -5,7 +5,9 @@ who they are by the simulated text message, sees their record and disputes it.""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +26,7 @@ from rongshu.quality.failures import row_key
 from rongshu.quality.schemas import Severity
 from rongshu.standards.ric import check_char
 
-from ..conftest import MakeUser, sign_in
+from ..conftest import MakeUser, open_platform, sign_in
 from .conftest import Declare, Write, field
 
 HTML = {"Accept": "text/html"}
@@ -48,6 +50,15 @@ NAMELESS = {"person_id": "P2", "id_number": ric("35010219850505432"), "name": No
             "phone": "13800000002"}  # fmt: skip
 SOMEONE = {"person_id": "P3", "id_number": ric("35010219700707765"), "name": "李四",
            "phone": "13800000003"}  # fmt: skip
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """Pages render what the services return, and the services run on both databases in their
+    own tests: the pages are checked on SQLite (the embedded default) only."""
+    opened = open_platform(tmp_path / "data")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -22,12 +24,21 @@ from rongshu.quality import rules, service
 from rongshu.quality.schemas import RulePublic, RunPublic
 from rongshu.web.app import create_app
 
-from ..conftest import MakeUser, sign_in
+from ..conftest import MakeUser, open_platform, sign_in
 from .conftest import Declare, Write, field
 
 CODE = "T-PAGES"
 PAGE = f"/console/quality/resources/{CODE}"
 HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """Pages render what the services return, and the services run on both databases in their
+    own tests: the pages are checked on SQLite (the embedded default) only."""
+    opened = open_platform(tmp_path / "data")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
