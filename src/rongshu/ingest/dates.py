@@ -20,8 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
-from rongshu.ingest.normalise import utf8_bytes
-from rongshu.standards.vectors import days_from_civil, days_in_month
+from rongshu.standards.vectors import days_from_civil, days_in_month, utf8_bytes
 
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]

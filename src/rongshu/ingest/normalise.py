@@ -15,42 +15,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rongshu.standards.vectors import plain_text, utf8_bytes, valid_cells
+
 #: Values the ``null_markers`` step turns into null (after trimming, compared case-insensitively).
 NULL_MARKERS = ("null", "none", "nil", "n/a", "na", "nan", "-", "--", "—", "——", "/", "无", "空")
 
 _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _NULL_TEXT = pa.scalar(None, pa.string())
 
-Offsets = npt.NDArray[np.int64]
 Bytes = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
-
-
-def utf8_bytes(values: pa.Array) -> tuple[Offsets, Bytes]:
-    """Offsets (one more than rows) into the UTF-8 bytes of a ``string`` array, without copying.
-
-    Null cells usually have no bytes, but Arrow allows any: callers treat them as unknown.
-    """
-    offsets_buffer, data_buffer = values.buffers()[1], values.buffers()[2]
-    if offsets_buffer is None or len(values) == 0:
-        return np.zeros(len(values) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=4 * values.offset
-    ).astype(np.int64)
-    if data_buffer is None:
-        return offsets, np.zeros(0, dtype=np.uint8)
-    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
-
-
-def valid_cells(values: pa.Array) -> Mask:
-    """Which cells hold a value (not null), from the validity bitmap."""
-    if values.null_count == 0:
-        return np.ones(len(values), dtype=bool)
-    if values.null_count == len(values) or values.buffers()[0] is None:
-        return np.zeros(len(values), dtype=bool)
-    bits = np.frombuffer(values.buffers()[0], dtype=np.uint8)
-    unpacked = np.unpackbits(bits, bitorder="little")
-    return unpacked[values.offset : values.offset + len(values)].astype(bool)
 
 
 def halfwidth(values: pa.Array) -> pa.Array:
@@ -61,7 +35,7 @@ def halfwidth(values: pa.Array) -> pa.Array:
     data buffer shrinks and the offsets move left by two per replaced character before them.
     A column without any such character costs one scan of its bytes and is returned as is.
     """
-    values = _plain_strings(values)
+    values = plain_text(values)
     if len(values) == 0:
         return values
     if values.offset:
@@ -108,7 +82,7 @@ def fullwidth_rows(values: pa.Array) -> Mask | None:
 
     A column without the forms' lead byte costs one scan of its bytes, as in ``halfwidth``.
     """
-    values = _plain_strings(values)
+    values = plain_text(values)
     _, data = utf8_bytes(values)
     if data.size < 3 or not (data == 0xEF).any():
         return None
@@ -127,7 +101,7 @@ def trim(values: pa.Array) -> pa.Array:
     A column whose cells neither start nor end with a byte that can begin whitespace is
     returned as is, after a look at two bytes a cell instead of a pass over the text.
     """
-    values = _plain_strings(values)
+    values = plain_text(values)
     if not _edge_space(values):
         return values
     return pc.utf8_trim_whitespace(values)
@@ -164,7 +138,7 @@ def _space_lead(first: Bytes) -> Mask:
 
 def empty_to_null(values: pa.Array) -> pa.Array:
     """Empty strings become null."""
-    values = _plain_strings(values)
+    values = plain_text(values)
     offsets, _ = utf8_bytes(values)
     empty = (offsets[1:] == offsets[:-1]) & valid_cells(values)
     if not empty.any():
@@ -224,17 +198,8 @@ def unknown_steps(names: Iterable[str]) -> list[str]:
 def apply_steps(values: pa.Array, names: Iterable[str]) -> pa.Array:
     """Run the named steps over ``values`` in ``STEP_ORDER``."""
     wanted = set(names)
-    result = _plain_strings(values)
+    result = plain_text(values)
     for name in STEP_ORDER:
         if name in wanted:
             result = STEPS[name](result)
     return result
-
-
-def _plain_strings(values: pa.Array) -> pa.Array:
-    """``values`` as a ``string`` array (not large, view or dictionary-encoded)."""
-    if pa.types.is_dictionary(values.type):
-        values = values.dictionary_decode()
-    if values.type != pa.string():
-        values = values.cast(pa.string())
-    return values

@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
 from rongshu.ingest.dates import ParseOptions, convert_dates, format_pattern, read_dates
-from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps, fullwidth_rows, utf8_bytes
+from rongshu.ingest.normalise import DEFAULT_STEPS, apply_steps, fullwidth_rows
 from rongshu.lake.schema import FIELD_ARROW_TYPES
+from rongshu.standards.vectors import utf8_bytes
 
 __all__ = [
     "ARROW_TYPES",

@@ -38,10 +38,37 @@ def plain_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
+def utf8_bytes(values: pa.Array) -> tuple[Ints, Bytes]:
+    """Offsets (one more than rows) into the UTF-8 bytes of a ``string`` array, without copying.
+
+    Null cells usually have no bytes, but Arrow allows any: callers treat them as unknown.
+    """
+    offsets_buffer, data_buffer = values.buffers()[1], values.buffers()[2]
+    if offsets_buffer is None or len(values) == 0:
+        return np.zeros(len(values) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=4 * values.offset
+    ).astype(np.int64)
+    if data_buffer is None:
+        return offsets, np.zeros(0, dtype=np.uint8)
+    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
+
+
+def valid_cells(values: pa.Array) -> Mask:
+    """Which cells hold a value (not null), from the validity bitmap."""
+    if values.null_count == 0:
+        return np.ones(len(values), dtype=bool)
+    if values.null_count == len(values) or values.buffers()[0] is None:
+        return np.zeros(len(values), dtype=bool)
+    bits = np.frombuffer(values.buffers()[0], dtype=np.uint8)
+    unpacked = np.unpackbits(bits, bitorder="little")
+    cells: Mask = unpacked[values.offset : values.offset + len(values)].astype(bool)
+    return cells
+
+
 def present(values: pa.Array) -> Mask:
     """Cells that hold a non-empty value (None and "" are every standard's ok)."""
-    valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    return valid & (_byte_lengths(values) > 0)
+    return _byte_lengths(values) > 0
 
 
 def char_lengths(values: pa.Array) -> Ints:
@@ -51,7 +78,7 @@ def char_lengths(values: pa.Array) -> Ints:
 
 def byte_matrix(values: pa.Array, rows: Ints, width: int) -> Bytes:
     """The bytes of ``rows`` (cells of exactly ``width`` bytes), one row of the matrix each."""
-    offsets, data = _buffers(values)
+    offsets, data = utf8_bytes(values)
     if rows.size == 0 or data.size < width:
         return np.zeros((0, width), dtype=np.uint8)
     # Every window of ``width`` bytes, as a view; then a gather of the rows' windows.
@@ -159,25 +186,8 @@ def _flags_of(table: RegionTable) -> tuple[npt.NDArray[np.int32], Bytes]:
     return cached[1]
 
 
-def _buffers(values: pa.Array) -> tuple[Ints, Bytes]:
-    offsets_buffer, data_buffer = values.buffers()[1], values.buffers()[2]
-    count = len(values)
-    if offsets_buffer is None:
-        return np.zeros(count + 1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=np.int32, count=count + 1, offset=values.offset * 4
-    )
-    data = (
-        np.zeros(0, dtype=np.uint8)
-        if data_buffer is None
-        else np.frombuffer(data_buffer, dtype=np.uint8)
-    )
-    return offsets.astype(np.int64), data
-
-
 def _byte_lengths(values: pa.Array) -> Ints:
-    offsets, _ = _buffers(values)
-    lengths = np.diff(offsets)
-    if values.null_count:
-        lengths[~np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)] = 0
+    offsets, _ = utf8_bytes(values)
+    lengths: Ints = np.diff(offsets)
+    lengths[~valid_cells(values)] = 0
     return lengths
