@@ -340,9 +340,9 @@ def ric_reasons_array(values: pa.Array, table: RegionTable) -> pa.Array:
     """``RicStandard.check`` over a column at once: NULL where ok, else the reason code."""
     values = vectors.plain_text(values)
     code = np.zeros(len(values), dtype=np.int8)
-    has = vectors.present(values)
     chars = vectors.char_lengths(values)
-    size = vectors.byte_lengths_of(values)
+    size = vectors.byte_lengths(values)
+    has = size > 0  # None and "" are ok
     short = has & (chars != 18)
     code[short] = _RIC_CODE["ric.length"]
     fifteen = np.flatnonzero(short & (size == 15))
@@ -385,7 +385,7 @@ def _ric18_codes(matrix: npt.NDArray[np.uint8], table: RegionTable) -> npt.NDArr
 def _well_shaped(values: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """Rows of either shape, and the bytes of their ``YYYYMMDD`` and sequence digits, as one
     ``(rows, 11)`` matrix (the 15-digit form read with ``19`` before its year)."""
-    size = vectors.byte_lengths_of(values)
+    size = vectors.byte_lengths(values)
     long_rows = np.flatnonzero(size == 18)
     long = vectors.byte_matrix(values, long_rows, 18)
     keep = vectors.all_digits(long[:, :17]) & (

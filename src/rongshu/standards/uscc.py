@@ -190,9 +190,9 @@ def uscc_reasons_array(values: pa.Array, table: RegionTable) -> pa.Array:
     """``UsccStandard.check`` over a column at once: NULL where ok, else the reason code."""
     values = vectors.plain_text(values)
     code = np.zeros(len(values), dtype=np.int8)
-    has = vectors.present(values)
     chars = vectors.char_lengths(values)
-    size = vectors.byte_lengths_of(values)
+    size = vectors.byte_lengths(values)
+    has = size > 0  # None and "" are ok
     code[has & (chars != 18)] = _USCC_CODE["uscc.length"]
     code[has & (chars == 18) & (size != 18)] = _USCC_CODE["uscc.format"]  # not ASCII
     rows = np.flatnonzero(has & (chars == 18) & (size == 18))

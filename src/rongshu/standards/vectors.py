@@ -66,11 +66,6 @@ def valid_cells(values: pa.Array) -> Mask:
     return cells
 
 
-def present(values: pa.Array) -> Mask:
-    """Cells that hold a non-empty value (None and "" are every standard's ok)."""
-    return _byte_lengths(values) > 0
-
-
 def char_lengths(values: pa.Array) -> Ints:
     """Characters (not bytes) of each cell; 0 for nulls."""
     return np.asarray(pc.utf8_length(values).fill_null(0).to_numpy(), dtype=np.int64)
@@ -85,11 +80,6 @@ def byte_matrix(values: pa.Array, rows: Ints, width: int) -> Bytes:
     windows = np.lib.stride_tricks.sliding_window_view(data, width)
     matrix: Bytes = windows[offsets[rows]]
     return matrix
-
-
-def byte_lengths_of(values: pa.Array) -> Ints:
-    """Bytes of each cell; 0 for nulls."""
-    return _byte_lengths(values)
 
 
 def all_digits(matrix: Bytes) -> Mask:
@@ -186,7 +176,8 @@ def _flags_of(table: RegionTable) -> tuple[npt.NDArray[np.int32], Bytes]:
     return cached[1]
 
 
-def _byte_lengths(values: pa.Array) -> Ints:
+def byte_lengths(values: pa.Array) -> Ints:
+    """Bytes of each cell; 0 for nulls."""
     offsets, _ = utf8_bytes(values)
     lengths: Ints = np.diff(offsets)
     lengths[~valid_cells(values)] = 0
