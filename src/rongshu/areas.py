@@ -41,6 +41,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "rongshu.catalog.demo",
     "rongshu.ingest.demo",
     "rongshu.quality.demo",
+    "rongshu.security.demo",
 )
 
 

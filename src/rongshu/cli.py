@@ -44,6 +44,7 @@ from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
 from rongshu.ingest import cli as ingest_cli
 from rongshu.quality import cli as quality_cli
+from rongshu.security import cli as security_cli
 from rongshu.standards import cli as standards_cli
 
 app = typer.Typer(
@@ -66,6 +67,7 @@ app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(standards_cli.app, name="standards")
 app.add_typer(quality_cli.app, name="quality")
+app.add_typer(security_cli.app, name="security")
 
 # -- setup and serving ---------------------------------------------------------------------
 

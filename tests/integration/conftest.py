@@ -1,22 +1,37 @@
-"""Fixtures for integration tests: a platform in tmp_path, an in-process client, users."""
+"""Fixtures for integration tests: a platform in tmp_path, an in-process client, users, and
+catalog resources with lake versions."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
+from rongshu.catalog import service as catalog
+from rongshu.catalog.schemas import (
+    FieldSpec,
+    FieldType,
+    OpenType,
+    ResourceSpec,
+    ShareMethod,
+    ShareType,
+    UpdateCycle,
+)
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import SYSTEM, DepartmentCreate, SecurityPolicy, UserCreate
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
+from rongshu.lake.schema import arrow_schema
+from rongshu.lake.tables import Lake
 from rongshu.web.app import create_app
 
 PASSWORD = "correct-horse-battery"
@@ -143,3 +158,90 @@ def mount() -> Mount:
     ``path`` bound onto itself read-only. Skips where mounting is not allowed (not root).
     """
     return _mounted
+
+
+# -- catalog resources and their lake versions -------------------------------------------------
+
+Declare = Callable[..., str]
+Write = Callable[..., int]
+
+
+def field(
+    english: str,
+    data_type: FieldType = FieldType.STRING,
+    *rules: str,
+    key: bool = False,
+    description: str = "",
+) -> FieldSpec:
+    """A catalog field named after its column, with the rule names given."""
+    return FieldSpec(
+        name=f"{english} 信息项",
+        english_name=english,
+        data_type=data_type,
+        is_key=key,
+        rules=list(rules),
+        description=description,
+    )
+
+
+@pytest.fixture
+def declare(platform: Platform) -> Declare:
+    """Register a catalog resource: ``declare(code, fields, department="GA", cycle=...)``."""
+
+    def make(
+        code: str,
+        fields: Sequence[FieldSpec],
+        *,
+        department: str = "GA",
+        cycle: UpdateCycle = UpdateCycle.IRREGULAR,
+    ) -> str:
+        with platform.db.session_scope() as session:
+            if department not in {d.code for d in identity.list_departments(session)}:
+                identity.create_department(
+                    session,
+                    data=DepartmentCreate(
+                        code=department, name=f"{department} 局", region_code="350100"
+                    ),
+                    actor=SYSTEM,
+                    ledger=platform.ledger,
+                )
+            catalog.create_resource(
+                session,
+                spec=ResourceSpec(
+                    code=code,
+                    name=f"资源 {code}",
+                    department_code=department,
+                    fields=list(fields),
+                    share_type=ShareType.UNCONDITIONAL,
+                    share_methods=[ShareMethod.API],
+                    open_type=OpenType.NONE,
+                    legal_basis="测试",
+                    update_cycle=cycle,
+                ),
+                ctx=catalog.CatalogContext(actor=SYSTEM, ledger=platform.ledger, bureau="DSJ"),
+            )
+        return code
+
+    return make
+
+
+@pytest.fixture
+def write(platform: Platform) -> Write:
+    """Commit rows as a new version of a resource's lake table (typed as its catalog fields)."""
+
+    def commit(code: str, rows: list[dict[str, Any]], mode: str = "overwrite") -> int:
+        with platform.db.session_scope() as session:
+            schema = arrow_schema(catalog.current_fields(session, code))
+        table = pa.Table.from_pylist(rows, schema=schema)
+        result = (
+            Lake.from_settings(platform.settings)
+            .table(code)
+            .commit(
+                table.to_batches(),
+                schema=schema,
+                mode=mode,  # type: ignore[arg-type]
+            )
+        )
+        return result.version
+
+    return commit

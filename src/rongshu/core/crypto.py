@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_SM2_USER_ID",
     "CryptoProvider",
     "LocalCryptoProvider",
+    "create_key_file",
     "SM2PrivateKey",
     "SM2PublicKey",
     "hmac_sm3",
@@ -466,20 +467,33 @@ def load_or_create_signing_key(keys_dir: Path, name: str = "platform-sm2") -> SM
     path = keys_dir / f"{name}.pem"
     if path.exists():
         return _read_key_file(path)
-    if not keys_dir.is_dir():
-        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = SM2PrivateKey.generate()
+    if not create_key_file(path, key.to_pem()):
+        return _read_key_file(path)  # another process created it first
+    return key
+
+
+def create_key_file(path: Path, data: bytes) -> bool:
+    """Write a new key file (0600; its directory 0700 if new); False if it already exists.
+
+    The file appears whole or not at all, and never replaces one: of two processes creating
+    the same key at once, the first wins and the second reads the first's key.
+    """
+    if path.exists():
+        return False
+    if not path.parent.is_dir():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # mkstemp creates the file 0600; the key is written and synced before it gets its name.
-    fd, temp_name = tempfile.mkstemp(dir=keys_dir, prefix=f".{name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as temp:
-            temp.write(key.to_pem())
+            temp.write(data)
             temp.flush()
             os.fsync(temp.fileno())
         try:
             os.link(temp_name, path)  # atomic and never replaces: the first creator wins
         except FileExistsError:
-            return _read_key_file(path)
+            return False
     finally:
         os.unlink(temp_name)
-    return key
+    return True

@@ -9,6 +9,7 @@ from rongshu.core.db import Base
 from rongshu.core.identity import models as identity_models
 from rongshu.ingest import models as ingest_models
 from rongshu.quality import models as quality_models
+from rongshu.security import models as security_models
 
 metadata = Base.metadata
 
@@ -19,4 +20,5 @@ __all__ = [
     "ingest_models",
     "metadata",
     "quality_models",
+    "security_models",
 ]

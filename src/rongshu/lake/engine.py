@@ -7,7 +7,7 @@ the default; a Spark engine is one more module that implements this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 import pyarrow as pa
@@ -39,6 +39,20 @@ class LakeEngine(Protocol):
     def register_stream(self, alias: str, batches: pa.RecordBatchReader) -> None:
         """Make a stream of batches queryable as ``alias`` for one query that reads it once (a
         scan whose batches gain columns computed in Arrow on the way, say)."""
+        ...
+
+    def register_function(
+        self,
+        name: str,
+        function: Callable[..., pa.Array],
+        *,
+        arguments: int = 1,
+        volatile: bool = False,
+    ) -> None:
+        """Make ``function`` callable in SQL as ``name(text, ...)``: it takes ``arguments``
+        Arrow string arrays (a chunk of rows at a time, NULLs included) and returns a string
+        array of the same length. ``volatile`` for functions whose result differs between calls
+        (random nonces), so the engine never reuses a result."""
         ...
 
     def query(self, sql: str, params: Params = ()) -> pa.Table:

@@ -303,6 +303,21 @@ class LakeTable:
             schema = pa.schema([schema.field(c) for c in columns])
         return pa.Table.from_batches(list(self.batches(version, columns=columns)), schema=schema)
 
+    def spread_sample(self, version: int, limit: int) -> pa.Table:
+        """At most ``limit`` rows of a version, every ``step``-th one, so the sample spreads
+        over the whole version (loads append, so the first rows alone would be the oldest)."""
+        rows = self.count(version)
+        step = max(1, -(-rows // limit)) if rows else 1
+        taken: list[pa.RecordBatch] = []
+        seen = 0
+        for batch in self.batches(version):
+            first = (-seen) % step
+            if first < batch.num_rows:
+                taken.append(batch.take(pa.array(range(first, batch.num_rows, step), pa.int64())))
+            seen += batch.num_rows
+        schema = self.schema(version)
+        return pa.Table.from_batches(taken, schema=schema) if taken else schema.empty_table()
+
     def delta(self, version: int | None = None) -> DeltaTable:
         """The deltalake handle of a version; NotFound when the table or version is not kept."""
         if not self.exists():

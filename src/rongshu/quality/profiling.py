@@ -14,8 +14,6 @@ enumeration for a column with a handful of values. Nothing is applied until the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
@@ -94,12 +92,6 @@ class RuleSuggestion(BaseModel):
     reason: str
 
 
-@dataclass(frozen=True)
-class _Sample:
-    table: pa.Table
-    rows: int
-
-
 def profile_table(
     table: LakeTable,
     engine: LakeEngine,
@@ -120,10 +112,10 @@ def profile_table(
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
     support = _standard_support(engine, texts)
-    sample = _sample(table, version, rows, sample_rows)
+    sample = table.spread_sample(version, sample_rows)
     columns = []
     for index, field in enumerate(schema):
-        values = sample.table.column(field.name)
+        values = sample.column(field.name)
         nulls, distinct = rows - int(counts[1 + 2 * index]), int(counts[2 + 2 * index])
         columns.append(
             ColumnProfile(
@@ -135,13 +127,13 @@ def profile_table(
                 distinct=distinct,
                 top_values=_top(pc.cast(values, pa.string()), top),
                 shapes=_top(shapes(values), top),
-                sample_rows=sample.rows,
+                sample_rows=sample.num_rows,
                 enum_values=_values(engine, field.name) if distinct <= ENUM_MAX_VALUES else None,
                 standards=support.get(field.name, {}),
             )
         )
     return TableProfile(
-        table=table.name, version=version, rows=rows, sample_rows=sample.rows, columns=columns
+        table=table.name, version=version, rows=rows, sample_rows=sample.num_rows, columns=columns
     )
 
 
@@ -207,24 +199,6 @@ def _values(engine: LakeEngine, column: str) -> list[str]:
         f"FROM {quote(_PROFILE_ALIAS)} WHERE {quote(column)} IS NOT NULL"
     )
     return sorted(str(v) for v in result.column(0).to_pylist())
-
-
-def _sample(table: LakeTable, version: int, rows: int, limit: int) -> _Sample:
-    """Every ``step``-th row, so the sample spreads over the whole version."""
-    step = max(1, -(-rows // limit)) if rows else 1
-    taken: list[pa.RecordBatch] = []
-    seen = 0
-    for batch in table.batches(version):
-        first = (-seen) % step
-        if first < batch.num_rows:
-            taken.append(batch.take(pa.array(range(first, batch.num_rows, step), pa.int64())))
-        seen += batch.num_rows
-    sample = (
-        pa.Table.from_batches(taken, schema=table.schema(version))
-        if taken
-        else table.schema(version).empty_table()
-    )
-    return _Sample(sample, sample.num_rows)
 
 
 def shapes(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -27,6 +27,8 @@ from rongshu.quality import api as quality_api
 from rongshu.quality import correction_pages, corrections_api
 from rongshu.quality import pages as quality_pages
 from rongshu.quality import resource_pages as quality_resource_pages
+from rongshu.security import api as security_api
+from rongshu.security import pages as security_pages
 from rongshu.web import pages, system
 from rongshu.web.errors import install_error_handlers
 from rongshu.web.observability import Metrics, RequestContextMiddleware
@@ -45,6 +47,7 @@ API_ROUTERS: list[APIRouter] = [
     catalog_api.public_router,
     ingest_api.router,
     quality_api.router,
+    security_api.router,
     corrections_api.router,
 ]
 #: Every area's page router.
@@ -58,6 +61,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     correction_pages.router,
     quality_pages.router,
     quality_resource_pages.router,
+    security_pages.router,
 ]
 
 

@@ -17,8 +17,7 @@ from rongshu.core.jobs import create_queue
 from rongshu.core.platform import Platform
 from rongshu.web.app import create_app
 
-from ..conftest import MakeUser, sign_in
-from .conftest import Declare, Write, field
+from ..conftest import Declare, MakeUser, Write, field, sign_in
 
 CODE = "T-API"
 API = "/api/v1/quality"

@@ -12,7 +12,7 @@ from rongshu.cli import app
 from rongshu.core.platform import Platform
 from rongshu.standards import get_standard
 
-from .conftest import Declare, Write, field
+from ..conftest import Declare, Write, field
 
 CODE = "T-CLI"
 #: The commands open the data directory themselves: SQLite's.

@@ -26,8 +26,7 @@ from rongshu.quality.failures import row_key
 from rongshu.quality.schemas import Severity
 from rongshu.standards.ric import check_char
 
-from ..conftest import MakeUser, open_platform, sign_in
-from .conftest import Declare, Write, field
+from ..conftest import Declare, MakeUser, Write, field, open_platform, sign_in
 
 HTML = {"Accept": "text/html"}
 WORKBENCH = "/console/quality/corrections"

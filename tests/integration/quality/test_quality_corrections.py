@@ -32,8 +32,8 @@ from rongshu.quality.correction_schemas import (
 from rongshu.quality.failures import row_key
 from rongshu.quality.schemas import RuleUpdate, Severity
 
-from ..conftest import MakeUser, sign_in
-from .conftest import REGISTRY, Declare, Write, field, registry_city
+from ..conftest import Declare, MakeUser, Write, field, sign_in
+from .conftest import REGISTRY, registry_city
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 S = FieldType.STRING

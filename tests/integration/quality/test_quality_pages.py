@@ -24,8 +24,7 @@ from rongshu.quality import rules, service
 from rongshu.quality.schemas import RulePublic, RunPublic
 from rongshu.web.app import create_app
 
-from ..conftest import MakeUser, open_platform, sign_in
-from .conftest import Declare, Write, field
+from ..conftest import Declare, MakeUser, Write, field, open_platform, sign_in
 
 CODE = "T-PAGES"
 PAGE = f"/console/quality/resources/{CODE}"

@@ -25,7 +25,7 @@ from rongshu.quality.schemas import (
     Severity,
 )
 
-from .conftest import Declare, Write, field
+from ..conftest import Declare, Write, field
 
 S, DAY = FieldType.STRING, FieldType.DATE
 CODE = "T-RULES"

@@ -22,7 +22,7 @@ from rongshu.quality import rules, service
 from rongshu.quality.failures import failures_table_name, row_key
 from rongshu.quality.schemas import Dimension, RuleCreate, RuleKind, RunStatus
 
-from .conftest import Declare, Write, field
+from ..conftest import Declare, Write, field
 
 PEOPLE = "T-PEOPLE"
 ORGS = "T-ORGS"

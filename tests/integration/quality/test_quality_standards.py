@@ -18,7 +18,7 @@ from rongshu.quality.failures import failures_table_name
 from rongshu.quality.schemas import RuleKind
 from rongshu.standards import get_standard
 
-from .conftest import Declare, Write, field
+from ..conftest import Declare, Write, field
 
 CODE = "T-PERSONS"
 S, DAY = FieldType.STRING, FieldType.DATE
