@@ -14,6 +14,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rongshu.ingest.jobs",
     "rongshu.quality.jobs",
     "rongshu.quality.correction_jobs",
+    "rongshu.security.jobs",
 )
 
 #: Modules that add hooks to other areas' extension points (e.g. checks after each load).

@@ -24,16 +24,30 @@ __all__ = ["browser", "demo"]  # the shared module-scoped fixtures
 pytestmark = pytest.mark.e2e
 
 #: A resource of 公安 with a date field and no source in the demo city.
-RESOURCE = "350100-GA-0003"
-RESOURCE_NAME = "机动车登记信息"
-SOURCE = "车管所导出"
-HEADER = "号牌号码,号牌种类,车辆类型,所有人,所有人身份证明号码,注册登记日期,使用性质,区划代码"
+RESOURCE = "350100-GA-0002"
+RESOURCE_NAME = "出入境证件信息"
+SOURCE = "出入境管理导出"
+HEADER = "证件号码,姓名,公民身份号码,证件类型,签发日期,有效期至,签发机关"
 ACCEPTED = (
-    ("闽A12345", "小型汽车", "小型轿车", "张伟", "350102198503120018", "2019年5月8日"),
-    ("闽A6B789", "小型汽车", "小型越野客车", "王芳", "350103199007180020", "2021年11月23日"),
-    ("闽AD0321", "大型汽车", "重型货车", "李强", "350104197801010034", "2018年2月1日"),
+    ("E12345678", "张伟", "350102198503120018", "普通护照", "2019年5月8日", "2029年5月7日"),
+    (
+        "C6B789012",
+        "王芳",
+        "350103199007180020",
+        "往来港澳通行证",
+        "2021年11月23日",
+        "2031年11月22日",
+    ),
+    ("E87654321", "李强", "350104197801010034", "普通护照", "2018年2月1日", "2028年1月31日"),
 )
-IMPOSSIBLE = ("闽A9Z876", "小型汽车", "小型轿车", "陈静", "35010519951224004X", "2020年13月1日")
+IMPOSSIBLE = (
+    "EA9876543",
+    "陈静",
+    "35010519951224004X",
+    "普通护照",
+    "2020年13月1日",
+    "2030年1月1日",
+)
 READ, WRITTEN = str(len(ACCEPTED) + 1), str(len(ACCEPTED))
 #: Seconds the queued load may take to show as finished on the source's page (it polls).
 LOAD_SECONDS = 20.0
@@ -43,7 +57,7 @@ def _write_csv(path: Path) -> Path:
     """A department's export as its old system writes it: GB18030, Chinese headers and dates."""
     lines = [HEADER]
     for row in (*ACCEPTED[:2], IMPOSSIBLE, ACCEPTED[2]):
-        lines.append(",".join((*row, "非营运", row[4][:6])))
+        lines.append(",".join((*row, "榕城市公安局出入境管理支队")))
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
     return path
 
@@ -72,7 +86,7 @@ def test_steward_attaches_a_file_maps_it_loads_it_and_reads_what_was_rejected_an
 ) -> None:
     from playwright.sync_api import expect
 
-    export = _write_csv(tmp_path / "机动车登记.csv")
+    export = _write_csv(tmp_path / "出入境证件.csv")
     source_path = f"/console/ingest/sources/{RESOURCE}/{SOURCE}"
     page = _new_page(browser)
     try:
@@ -83,7 +97,7 @@ def test_steward_attaches_a_file_maps_it_loads_it_and_reads_what_was_rejected_an
         expect(page.get_by_test_id("volumes")).to_contain_text("政务数据汇聚量")
         before = _rows_aggregated(page, POLICE)
 
-        # Attach the export to the vehicle registry: a file, its encoding detected.
+        # Attach the export to the travel documents: a file, its encoding detected.
         page.goto(f"{demo.base_url}/console/ingest/attach?resource={RESOURCE}")
         form = page.get_by_test_id("attach-form")
         expect(form.get_by_label("数据资源")).to_have_value(RESOURCE)
@@ -97,18 +111,18 @@ def test_steward_attaches_a_file_maps_it_loads_it_and_reads_what_was_rejected_an
         expect(page).to_have_url(re.compile(r"/mapping$"))
         preview = page.get_by_test_id("preview")
         expect(preview.locator("tbody tr")).to_have_count(len(ACCEPTED) + 1)
-        expect(preview).to_contain_text("闽A6B789")
-        expect(preview).to_contain_text(IMPOSSIBLE[5])
-        expect(page.get_by_test_id("map-plate_no")).to_have_value("号牌号码")
-        expect(page.get_by_test_id("map-owner_name")).to_have_value("所有人")
-        expect(page.get_by_test_id("map-registration_date")).to_have_value("注册登记日期")
+        expect(preview).to_contain_text("C6B789012")
+        expect(preview).to_contain_text(IMPOSSIBLE[4])
+        expect(page.get_by_test_id("map-certificate_no")).to_have_value("证件号码")
+        expect(page.get_by_test_id("map-name")).to_have_value("姓名")
+        expect(page.get_by_test_id("map-issue_date")).to_have_value("签发日期")
         page.screenshot(path=str(tmp_path / "2-mapping.png"), full_page=True)
         page.get_by_test_id("mapping-save").click()
 
         # The source's page: mapping saved; run it now, then wait for the queued load.
         expect(page).to_have_url(re.compile(r"done=mapped"))
         expect(page.get_by_test_id("ingest-done")).to_contain_text("字段映射已保存")
-        expect(page.get_by_test_id("source-mapping")).to_contain_text("注册登记日期")
+        expect(page.get_by_test_id("source-mapping")).to_contain_text("签发日期")
         page.get_by_test_id("run-now").click()
         expect(page.get_by_test_id("ingest-done")).to_contain_text("加载已加入任务队列")
         # The loads list refreshes itself (htmx) until the queued load has finished.
@@ -129,8 +143,8 @@ def test_steward_attaches_a_file_maps_it_loads_it_and_reads_what_was_rejected_an
         expect(page.get_by_test_id("load-rejected")).to_have_text("1")
         rejected = page.get_by_test_id("rejected-row")
         expect(rejected).to_have_count(1)
-        expect(rejected).to_contain_text("registration_date")
-        expect(rejected).to_contain_text(IMPOSSIBLE[5])
+        expect(rejected).to_contain_text("issue_date")
+        expect(rejected).to_contain_text(IMPOSSIBLE[4])
         expect(rejected).to_contain_text(IMPOSSIBLE[0])  # the whole source row
         expect(rejected.get_by_role("cell").nth(3)).to_contain_text("日期无法识别")
         page.screenshot(path=str(tmp_path / "4-load.png"), full_page=True)
@@ -144,10 +158,10 @@ def test_steward_attaches_a_file_maps_it_loads_it_and_reads_what_was_rejected_an
         expect(page.get_by_test_id("version-title")).to_have_text(f"{RESOURCE_NAME}：第 0 版")
         expect(page.get_by_test_id("version-total")).to_contain_text(f"本版本共 {WRITTEN} 行")
         rows = page.get_by_test_id("version-rows")
-        expect(rows.get_by_role("columnheader", name=re.compile("注册登记日期"))).to_be_visible()
+        expect(rows.get_by_role("columnheader", name=re.compile("签发日期"))).to_be_visible()
         expect(rows.locator("tbody tr")).to_have_count(len(ACCEPTED))
-        for plate, *_ in ACCEPTED:
-            expect(rows.locator("tbody tr").filter(has_text=plate)).to_have_count(1)
+        for number, *_ in ACCEPTED:
+            expect(rows.locator("tbody tr").filter(has_text=number)).to_have_count(1)
         expect(rows).not_to_contain_text(IMPOSSIBLE[0])
         expect(rows).to_contain_text("2021-11-23")
         page.screenshot(path=str(tmp_path / "5-version.png"), full_page=True)

@@ -85,9 +85,15 @@ class TableEntry:
 
 
 #: Semantics that make a column personal information in a table about people.
-_PERSONAL = {"person_name", "ric", "phone", "address", "gender", "ethnicity"}
+_PERSONAL = {
+    *("person_name", "ric", "phone", "address", "gender", "ethnicity"),
+    *("bank_card", "email", "plate", "passport", "ip", "longitude", "latitude"),
+}
+#: Semantics that are personal whoever the table is about: a legal representative's name and ID
+#: number, a firm's mailbox (mostly the representative's own), a card or passport number.
+_ALWAYS_PERSONAL = {"person_name", "ric", "email", "bank_card", "passport"}
 #: Columns about a person that no semantic marks.
-_PERSONAL_COLUMNS = {"marital_status"}
+_PERSONAL_COLUMNS = {"marital_status", "nationality"}
 #: Tables whose subjects are organisations or sensors: addresses and phones there are not a
 #: person's (a legal representative's name and ID number still are).
 _NOT_ABOUT_PEOPLE = {
@@ -97,21 +103,47 @@ _NOT_ABOUT_PEOPLE = {
     "water_levels",
     "parking_occupancy",
 }
+#: Grades by semantic. Sensitive personal information (GB/T 35273: ID, bank card and passport
+#: numbers, a person's precise whereabouts) is general level 4, other personal information 3.
 _SEMANTIC_GRADE = {
     "ric": G4,
+    "bank_card": G4,
+    "passport": G4,
+    "longitude": G4,
+    "latitude": G4,
     "phone": G3,
+    "email": G3,
     "person_name": G3,
     "address": G3,
+    "plate": G3,
+    "ip": G3,
     "ethnicity": G3,
     "gender": G2,
     "amount": G3,
 }
-_SEMANTIC_RULES = {"ric": "ric", "uscc": "uscc", "phone": "phone", "region": "region"}
+#: Semantics that are sensitive only when they are about a person (a station's position is not).
+_GRADED_WHEN_PERSONAL = {"address", "phone", "amount", "longitude", "latitude"}
+_SEMANTIC_RULES = {
+    "ric": "ric",
+    "uscc": "uscc",
+    "phone": "phone",
+    "region": "region",
+    "bank_card": "bank_card",
+    "email": "email",
+    "plate": "plate",
+}
 _SEMANTIC_DESCRIPTION = {
     "ric": RIC,
     "uscc": USCC,
     "region": REGION,
     "phone": "手机号码或固定电话号码",
+    "bank_card": "银行卡号，13～19位数字，末位为 Luhn 校验位",
+    "email": "电子邮箱地址",
+    "plate": "机动车号牌号码（GA 36），不含间隔符",
+    "passport": "护照号码，按签发国格式",
+    "ip": "IPv4 或 IPv6 地址",
+    "longitude": "经度（CGCS2000，度），6位小数",
+    "latitude": "纬度（CGCS2000，度），6位小数",
     "date": "日期，格式 YYYY-MM-DD",
     "datetime": "日期时间，格式 YYYY-MM-DDTHH:MM:SS",
     "year_month": "年月，格式 YYYY-MM",
@@ -133,6 +165,11 @@ _LENGTHS = {
     "year_month": 7,
     "gender": 2,
     "ethnicity": 20,
+    "bank_card": 19,
+    "email": 100,
+    "plate": 10,
+    "passport": 20,
+    "ip": 39,
 }
 
 
@@ -141,12 +178,12 @@ def _column_field(table: TableSpec, column: Column, entry: TableEntry) -> FieldS
     about_people = table.key not in _NOT_ABOUT_PEOPLE
     is_key = column.name == table.key_column
     is_birth_date = column.name.endswith("birth_date")
-    personal = semantic in ("person_name", "ric") or (
+    personal = semantic in _ALWAYS_PERSONAL or (
         about_people
         and (semantic in _PERSONAL or is_birth_date or column.name in _PERSONAL_COLUMNS)
     )
     grade = _SEMANTIC_GRADE.get(semantic, G2 if about_people else G1)
-    if not personal and semantic in ("address", "phone", "amount"):
+    if not personal and semantic in _GRADED_WHEN_PERSONAL:
         grade = G1
     if personal and (is_birth_date or column.name in _PERSONAL_COLUMNS):
         grade = G3
@@ -168,7 +205,7 @@ def _column_field(table: TableSpec, column: Column, entry: TableEntry) -> FieldS
     if column.valid_range is not None:
         rules.append("range")
         low, high = column.valid_range
-        description = f"有效范围 {low:g}～{high:g}"
+        description = "；".join(filter(None, (description, f"有效范围 {low:g}～{high:g}")))
     length = _LENGTHS.get(semantic, 50 if data_type is S else None)
     return FieldSpec(
         name=column.label,
@@ -226,7 +263,7 @@ TABLE_ENTRIES: dict[str, TableEntry] = {
         OPEN_IF,
         DAILY,
         open_condition="公开名称、统一社会信用代码、类型、住所和登记状态等公示信息；法定代表人"
-        "证件号码和联系电话仅向说明用途并经审核的申请人提供",
+        "证件号码、联系电话和电子邮箱仅向说明用途并经审核的申请人提供",
         related=(code("SW", 1), code("SCJG", 2), code("SCJG", 4), code("RS", 1)),
     ),
     "tax_registration": TableEntry(
@@ -275,14 +312,14 @@ TABLE_ENTRIES: dict[str, TableEntry] = {
         2,
         THEMATIC,
         "02-02-01",
-        "最低生活保障、特困供养、高龄津贴等社会救助和补贴的逐月发放记录。",
+        "最低生活保障、特困供养、高龄津贴等社会救助和补贴的逐月发放记录及收款银行卡。",
         "file",
         SHARE_IF,
         (BATCH, API),
         OPEN_NONE,
         MONTHLY,
         share_condition="用于社会救助对象家庭经济状况核对、防止重复发放，须经市民政局审批",
-        legal_basis=PIPL_STATE,
+        legal_basis=f"{PIPL_SENSITIVE}；{PIPL_STATE}",
         related=(code("GA", 1), code("RS", 1), code("ZJ", 1)),
     ),
     "property_registrations": TableEntry(
@@ -317,7 +354,7 @@ TABLE_ENTRIES: dict[str, TableEntry] = {
         1,
         THEMATIC,
         "02-04-01",
-        "全市空气质量自动监测站逐小时的六项污染物浓度、AQI、级别和首要污染物。",
+        "全市空气质量自动监测站的位置和逐小时的六项污染物浓度、AQI、级别和首要污染物。",
         "stream",
         SHARE_ALL,
         (API,),
@@ -329,7 +366,7 @@ TABLE_ENTRIES: dict[str, TableEntry] = {
         1,
         THEMATIC,
         "02-10-01",
-        "主要河道水文测站的实时水位、警戒水位和流量，用于防汛预警。",
+        "主要河道水文测站的位置、实时水位、警戒水位和流量，用于防汛预警。",
         "stream",
         SHARE_ALL,
         (API,),
@@ -348,6 +385,52 @@ TABLE_ENTRIES: dict[str, TableEntry] = {
         OPEN_ALL,
         REALTIME,
         related=(code("JT", 2),),
+    ),
+    "vehicle_registrations": TableEntry(
+        3,
+        DEPARTMENTAL,
+        "03-01-03",
+        "本市登记的机动车号牌、号牌种类、车辆类型、品牌、所有人、注册登记日期和使用性质，"
+        "由机动车登记系统每日同步。",
+        "table",
+        SHARE_IF,
+        (API, BATCH),
+        OPEN_NONE,
+        DAILY,
+        share_condition="用于交通执法、车辆购置税核查和保险理赔核验，须经市公安局审批",
+        legal_basis=f"《中华人民共和国道路交通安全法》第八条；{PIPL_STATE}",
+        related=(code("GA", 1),),
+    ),
+    "foreigner_accommodation": TableEntry(
+        6,
+        DEPARTMENTAL,
+        "03-01-06",
+        "旅馆报送的境外人员住宿登记：英文姓名、国籍、护照号码、出生日期、住宿旅馆和入住、"
+        "退房日期。",
+        "file",
+        SHARE_IF,
+        (API,),
+        OPEN_NONE,
+        DAILY,
+        share_condition="仅向出入境管理、国家安全等依法履职部门提供核验，须经市公安局审批",
+        legal_basis=f"《中华人民共和国出境入境管理法》第三十九条；{PIPL_SENSITIVE}",
+        related=(code("GA", 2),),
+        grade=IMPORTANT,
+    ),
+    "portal_login_log": TableEntry(
+        2,
+        DEPARTMENTAL,
+        "03-12-01",
+        "政务服务网（网站、App、小程序）的用户登录日志：账号、时间、客户端IP地址、渠道、"
+        "认证方式和结果，留存不少于六个月。",
+        "file",
+        SHARE_IF,
+        (API,),
+        OPEN_NONE,
+        DAILY,
+        share_condition="仅在公安机关依法调查网络安全事件时提供，须经市大数据局审批",
+        legal_basis=f"《中华人民共和国网络安全法》第二十一条；{PIPL_STATE}",
+        related=(code("DSJ", 1),),
     ),
 }
 

@@ -1,4 +1,8 @@
-"""The departments of 榕城: the big-data bureau that runs the platform, and the data providers."""
+"""The departments of 榕城: the big-data bureau that runs the platform, and the data providers.
+
+The bureau also runs the government-service portal (政务服务网), so it provides one table of
+its own: the portal's login log.
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ Layout under ``out_dir``::
     ground_truth/manifest.json                  what was written, and defect counts by kind
     ground_truth/defects.csv                    every injected defect with its original value
     ground_truth/duplicates.csv                 every near-duplicate person and what differs
+    ground_truth/pii_columns.csv                every column holding personal or identifying
+                                                information, and its entity type
 
 The same ``seed`` and ``rows`` give byte-identical files; memory stays flat from ten thousand
 to 25 million residents because every table is streamed in chunks.
@@ -32,6 +34,7 @@ from rongshu.core.errors import ValidationFailed
 from rongshu.demo.catalog_sheet import CATALOG_FILE, write_catalog
 from rongshu.demo.defects import DESCRIPTIONS, RATES, DefectInjector, DefectLog
 from rongshu.demo.departments import DEPARTMENT_BY_CODE
+from rongshu.demo.foreigners import foreigner_stays
 from rongshu.demo.identifiers import IdSequenceAllocator
 from rongshu.demo.population import NEAR_DUPLICATE_RATE, REFERENCE_DATE, Duplicate, Population
 from rongshu.demo.records import ProviderRecords
@@ -48,6 +51,7 @@ from rongshu.demo.writers import (
     SqliteSink,
     XlsxSink,
 )
+from rongshu.security.entities import EntityType
 
 #: Registry rows generated (and written) per step; everything in memory is about this big.
 CHUNK_ROWS = 10_000
@@ -57,12 +61,21 @@ DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 20211
 DATABASE_FILE = "sources/sources.db"
 MANIFEST_FILE = "ground_truth/manifest.json"
+PII_COLUMNS_FILE = "ground_truth/pii_columns.csv"
 
-#: Sensor series size as a share of the number of residents.
-SENSOR_SHARES: dict[str, float] = {
+#: Size of the tables not drawn from the households, as a share of the registry's rows.
+SERIES_SHARES: dict[str, float] = {
     "air_quality_readings": 0.5,
     "water_levels": 0.25,
     "parking_occupancy": 0.25,
+    "foreigner_accommodation": 0.03,
+}
+#: How each of those tables is made: (rng, total rows, rows per chunk) -> chunks of rows.
+_SERIES: dict[str, Callable[[random.Random, int, int], Iterator[list[list[object]]]]] = {
+    "air_quality_readings": air_quality,
+    "water_levels": water_levels,
+    "parking_occupancy": parking,
+    "foreigner_accommodation": foreigner_stays,
 }
 
 Progress = Callable[[str, int, int], None]
@@ -77,6 +90,7 @@ class ColumnInfo(BaseModel):
     semantic: str | None
     defects: list[DefectKind]
     valid_range: tuple[float, float] | None = None
+    pii: EntityType | None = None
 
 
 class TableSummary(BaseModel):
@@ -121,6 +135,9 @@ class CityManifest(BaseModel):
     )
     defects_path: str = "ground_truth/defects.csv"
     duplicates_path: str = "ground_truth/duplicates.csv"
+    pii_columns_path: str = Field(
+        PII_COLUMNS_FILE, description="Every column with personal or identifying information."
+    )
     databases: list[str] = Field(description="External databases written to (no passwords).")
     tables: list[TableSummary]
     defects: list[DefectSummary]
@@ -157,6 +174,7 @@ def _clear_previous(out_dir: Path) -> None:
             stale.extend(path.parent.glob(f"{spec.key}_[0-9][0-9][0-9].xlsx"))
     truth = out_dir / "ground_truth"
     stale += [out_dir / MANIFEST_FILE, truth / "defects.csv", truth / "duplicates.csv"]
+    stale.append(out_dir / PII_COLUMNS_FILE)
     for path in stale:
         path.unlink(missing_ok=True)
 
@@ -275,7 +293,7 @@ def generate_city(
             ("original_person_id", "duplicate_person_id", "changed_columns", "details")
         )
         population = Population(random.Random(f"{seed}:population"), IdSequenceAllocator(), rows)
-        records = ProviderRecords(seed)
+        records = ProviderRecords(seed, rows)
         for chunk in population.chunks(CHUNK_ROWS):
             emit("household_registry", chunk.registry_rows)
             for key, table_rows in records.derive(chunk).items():
@@ -284,10 +302,8 @@ def generate_city(
             duplicates += len(chunk.duplicates)
             database.commit()
             report("household_registry", counts["household_registry"], rows)
-        series = {"air_quality_readings": air_quality, "water_levels": water_levels}
-        series["parking_occupancy"] = parking
-        for key, make in series.items():
-            total = max(1, int(rows * SENSOR_SHARES[key]))
+        for key, make in _SERIES.items():
+            total = max(1, int(rows * SERIES_SHARES[key]))
             for table_rows in make(random.Random(f"{seed}:{key}"), total, CHUNK_ROWS):
                 emit(key, table_rows)
                 report(key, counts[key], total)
@@ -295,6 +311,7 @@ def generate_city(
             paths[key] = [path for sink in table_sinks for path in sink.close()]
         database.commit()
     write_catalog(out_dir)
+    write_pii_columns(out_dir / PII_COLUMNS_FILE)
 
     manifest = CityManifest(
         seed=seed,
@@ -316,6 +333,19 @@ def generate_city(
     )
     manifest.elapsed_seconds = round(time.perf_counter() - started, 3)
     return manifest
+
+
+def write_pii_columns(path: Path) -> None:
+    """``pii_columns.csv``: one row (table, column, entity) per column the schema marks."""
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(("table", "column", "entity"))
+        writer.writerows(
+            (spec.key, column.name, column.pii.value)
+            for spec in TABLES
+            for column in spec.columns
+            if column.pii is not None
+        )
 
 
 def _table_summary(
@@ -344,6 +374,7 @@ def _table_summary(
                 semantic=c.semantic,
                 defects=list(c.defects),
                 valid_range=c.valid_range,
+                pii=c.pii,
             )
             for c in spec.columns
         ],

@@ -4,6 +4,8 @@
 - Unified social credit codes (GB 32100): authority + type + region + organisation code
   (GB 11714, with its own check character) + a MOD 31 check character.
 - Mobile and fixed-line phone numbers.
+- Number plates of the city's vehicle office (GA 36, 闽A), ordinary and new-energy.
+- Bank card numbers: UnionPay BINs of the banks that pay social assistance, Luhn check digit.
 
 Numbers are unique without remembering them: sequences come from per-bucket counters or from
 affine permutations, so memory does not grow with the number of people.
@@ -14,9 +16,11 @@ from __future__ import annotations
 import random
 from array import array
 from datetime import date
+from itertools import combinations
 
 from rongshu.demo.regions import ALL_REGIONS
 from rongshu.standards import ric, uscc
+from rongshu.standards.bank_cards import luhn_valid
 
 # ---------------------------------------------------------------- GB 11643 citizen ID numbers
 
@@ -127,3 +131,136 @@ def mobile_phone(rng: random.Random) -> str:
 def fixed_phone(rng: random.Random) -> str:
     """A Fuzhou fixed line, ``0591-`` and eight digits."""
     return f"0591-{rng.choice('2368')}{int(rng.random() * 10_000_000):07d}"
+
+
+# ------------------------------------------------------------------------------- number plates
+
+#: Province abbreviation and office letter of the city's vehicle office (Fuzhou's is 闽A).
+PLATE_PREFIX = "闽A"
+#: Letters a plate may carry: no I or O, which read as 1 and 0.
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_PLATE_CHARS = PLATE_LETTERS + "0123456789"
+#: Coprime with every space below (their prime factors are 2, 3, 5 and 17), so
+#: ``k -> (k * step + offset) % size`` permutes each of them.
+_PLATE_STEP = 7_654_321
+
+
+class _PlateSpace:
+    """One family of serials, walked in a scattered order by an affine permutation."""
+
+    def __init__(self, size: int, offset: int) -> None:
+        self.size = size
+        self.taken = 0
+        self._offset = offset % size
+
+    def next_index(self) -> int:
+        index = (self.taken * _PLATE_STEP + self._offset) % self.size
+        self.taken += 1
+        return index
+
+
+def _ordinary_serial(letters: int, index: int) -> str:
+    """The ``index``-th five-character serial with ``letters`` letters (GA 36 allows two)."""
+    patterns = list(combinations(range(5), letters))
+    per_pattern = len(PLATE_LETTERS) ** letters * 10 ** (5 - letters)
+    pattern, rest = divmod(index, per_pattern)
+    chars = []
+    for position in range(5):
+        if position in patterns[pattern]:
+            rest, letter = divmod(rest, len(PLATE_LETTERS))
+            chars.append(PLATE_LETTERS[letter])
+        else:
+            rest, digit = divmod(rest, 10)
+            chars.append(str(digit))
+    return "".join(chars)
+
+
+class PlateSequence:
+    """Distinct plates of the city's office, as the vehicle registry hands them out.
+
+    Ordinary plates have five characters with at most two letters (7.06 million of them), small
+    new-energy plates ``D``/``F`` and five more (680 000), large new-energy plates five digits
+    and ``D``/``F`` (200 000). When green plates run out a vehicle gets an ordinary one, as
+    new-energy cars did before 2017.
+    """
+
+    #: Share of ordinary plates with no, one and two letters.
+    _LETTER_SHARES = (0.15, 0.6, 0.25)
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._ordinary = [
+            _PlateSpace(
+                len(list(combinations(range(5), n))) * len(PLATE_LETTERS) ** n * 10 ** (5 - n),
+                rng.getrandbits(32),
+            )
+            for n in range(3)
+        ]
+        self._green_small = _PlateSpace(2 * len(_PLATE_CHARS) * 10**4, rng.getrandbits(32))
+        self._green_large = _PlateSpace(2 * 10**5, rng.getrandbits(32))
+
+    @property
+    def capacity(self) -> int:
+        """Ordinary plates in all: every vehicle can have one."""
+        return sum(space.size for space in self._ordinary)
+
+    def next_plate(self, *, large: bool, new_energy: bool) -> tuple[str, str]:
+        """A plate never handed out before, and its type (号牌种类)."""
+        if new_energy:
+            space = self._green_large if large else self._green_small
+            if space.taken < space.size:
+                index = space.next_index()
+                if large:
+                    serial = f"{index // 2:05d}{'DF'[index % 2]}"
+                else:
+                    kind, rest = divmod(index, len(_PLATE_CHARS) * 10**4)
+                    char, digits = divmod(rest, 10**4)
+                    serial = f"{'DF'[kind]}{_PLATE_CHARS[char]}{digits:04d}"
+                return PLATE_PREFIX + serial, "大型新能源汽车" if large else "小型新能源汽车"
+        wanted = self._rng.choices(range(3), self._LETTER_SHARES)[0]
+        # A family that is used up passes its vehicles on to the next one.
+        letters = next(
+            (
+                n % 3
+                for n in range(wanted, wanted + 3)
+                if self._ordinary[n % 3].taken < self._ordinary[n % 3].size
+            ),
+            None,
+        )
+        if letters is None:
+            raise RuntimeError(f"all {self.capacity:,} ordinary plates of {PLATE_PREFIX} are taken")
+        serial = _ordinary_serial(letters, self._ordinary[letters].next_index())
+        return PLATE_PREFIX + serial, "大型汽车" if large else "小型汽车"
+
+
+# ---------------------------------------------------------------------------------- bank cards
+
+#: Debit-card BINs (UnionPay, 62...) of banks that pay out social assistance, with the length
+#: of their card numbers and a weight: most are 19 digits.
+BANK_BINS: tuple[tuple[str, str, int, float], ...] = (
+    ("中国农业银行", "622848", 19, 20),
+    ("中国建设银行", "621700", 19, 16),
+    ("中国工商银行", "622202", 19, 14),
+    ("中国工商银行", "621226", 19, 6),
+    ("中国邮政储蓄银行", "621799", 19, 10),
+    ("中国邮政储蓄银行", "622188", 19, 6),
+    ("中国银行", "621661", 19, 8),
+    ("交通银行", "622262", 19, 4),
+    ("兴业银行", "622909", 18, 8),
+    ("招商银行", "621483", 16, 5),
+    ("招商银行", "622588", 16, 3),
+)
+_BIN_WEIGHTS = tuple(weight for *_, weight in BANK_BINS)
+
+
+def luhn_check_digit(body: str) -> str:
+    """The digit that makes ``body`` + digit pass the Luhn check."""
+    return next(digit for digit in "0123456789" if luhn_valid(body + digit))
+
+
+def bank_card(rng: random.Random) -> tuple[str, str]:
+    """A debit card: the issuing bank's name and a Luhn-valid card number."""
+    bank, bin_, length, _ = rng.choices(BANK_BINS, _BIN_WEIGHTS)[0]
+    account = "".join(str(int(rng.random() * 10)) for _ in range(length - len(bin_) - 1))
+    body = bin_ + account
+    return bank, body + luhn_check_digit(body)

@@ -1,7 +1,9 @@
 """Employers of 榕城: public institutions (schools, hospitals, agencies, associations) and firms.
 
 Institutions are created once per run; firms are created as their legal representatives turn
-up in the population, and a bounded pool of recent firms serves as employers.
+up in the population, and a bounded pool of recent firms serves as employers. A firm registers
+a mailbox as Chinese firms do: on its own domain, a free mailbox named after it, or its legal
+representative's own.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from bisect import bisect
 from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
+from typing import NamedTuple
 
 from rongshu.demo.departments import DEPARTMENTS
 from rongshu.demo.identifiers import OrgCodeSequence, make_uscc
+from rongshu.demo.pinyin import initials, romanised_name, syllables
 from rongshu.demo.regions import CITY_CODE, CITY_NAME, DISTRICTS, District
 
 
@@ -80,23 +84,88 @@ def pick_entity_kind(rng: random.Random) -> tuple[str, str, float]:
     return ENTITY_KINDS[bisect(_ENTITY_CUM, rng.random() * _ENTITY_CUM[-1])]
 
 
+class FirmName(NamedTuple):
+    """A firm's registered name and the parts of it a mailbox is spelt from."""
+
+    full: str
+    #: The place in the name (榕城, 福建 ...; empty when the name has none).
+    place: str = ""
+    #: The trade name (字号) and the line of business (贸易, 网络科技 ...).
+    trade: str = ""
+    line: str = ""
+
+
 def firm_name(
     rng: random.Random, entity_type: str, industry: Industry, district: District, surname: str
-) -> str:
+) -> FirmName:
     """A plausible registered name for a firm of this type."""
     trade = rng.choice(_TRADE_NAME_CHARS) + rng.choice(_TRADE_NAME_CHARS)
     if entity_type == "个体工商户":
-        return f"{CITY_NAME}{district.name}{surname}记{rng.choice(_SHOPS)}"
+        return FirmName(f"{CITY_NAME}{district.name}{surname}记{rng.choice(_SHOPS)}")
     if entity_type == "农民专业合作社":
-        return f"{CITY_NAME}{district.short_name}{trade}{rng.choice(_PRODUCTS)}专业合作社"
+        product = rng.choice(_PRODUCTS)
+        return FirmName(f"{CITY_NAME}{district.short_name}{trade}{product}专业合作社")
     prefix = rng.choice((CITY_NAME[:2], CITY_NAME[:2], "福建", "福建省", ""))
     word = rng.choice(industry.words)
     if entity_type == "个人独资企业":
-        return f"{prefix or CITY_NAME[:2]}{trade}{word}商行"
+        place = prefix or CITY_NAME[:2]
+        return FirmName(f"{place}{trade}{word}商行", place, trade, word)
     if entity_type == "普通合伙企业":
-        return f"{prefix or CITY_NAME[:2]}{trade}{word}合伙企业(普通合伙)"
+        place = prefix or CITY_NAME[:2]
+        return FirmName(f"{place}{trade}{word}合伙企业(普通合伙)", place, trade, word)
     suffix = "股份有限公司" if entity_type.startswith("股份") else "有限公司"
-    return f"{prefix}{trade}{word}{suffix}"
+    return FirmName(f"{prefix}{trade}{word}{suffix}", prefix, trade, word)
+
+
+#: Free mail services and how often firms' registrations name them.
+_FREE_MAIL = ("163.com", "qq.com", "126.com", "sina.com", "139.com", "foxmail.com")
+_FREE_MAIL_WEIGHTS = (32, 30, 18, 6, 8, 6)
+_COMPANY_SUFFIXES = (".com.cn", ".cn", ".com")
+_COMPANY_SUFFIX_WEIGHTS = (45, 30, 25)
+_ROLE_MAILBOXES = ("info", "admin", "service", "office", "hr", "sales", "contact", "finance")
+
+
+def _free_domain(rng: random.Random) -> str:
+    return rng.choices(_FREE_MAIL, _FREE_MAIL_WEIGHTS)[0]
+
+
+def _personal_mailbox(rng: random.Random, name: str, born: date) -> str:
+    """A person's own mailbox: a QQ number, or their name in pinyin with a birth year or not."""
+    if rng.random() < 0.3:
+        return f"{rng.randrange(10_000, 3_000_000_000)}@qq.com"
+    surname, given = romanised_name(name)
+    local = rng.choice(
+        (
+            surname + given,
+            f"{surname}.{given}",
+            given + surname,
+            f"{surname}{given}{born.year}",
+            f"{surname}{given}{born.year % 100:02d}",
+            f"{surname}{given}{rng.randrange(1, 1000)}",
+            f"{initials(name)}{rng.randrange(100_000, 1_000_000)}",
+        )
+    )
+    return f"{local}@{_free_domain(rng)}"
+
+
+def firm_email(rng: random.Random, firm: FirmName, legal_rep: str, born: date) -> str | None:
+    """The mailbox a firm registers, or None: sole traders and co-operatives often give none."""
+    if not firm.trade:
+        return None if rng.random() < 0.5 else _personal_mailbox(rng, legal_rep, born)
+    roll = rng.random()
+    if roll < 0.4 and firm.full.endswith("公司"):
+        trade = "".join(syllables(firm.trade))
+        place = initials(firm.place[:2]) if firm.place else ""
+        domain = rng.choice((trade, trade + initials(firm.line), place + trade))
+        suffix = rng.choices(_COMPANY_SUFFIXES, _COMPANY_SUFFIX_WEIGHTS)[0]
+        return f"{rng.choice(_ROLE_MAILBOXES)}@{domain}{suffix}"
+    if roll < 0.7:
+        # The firm's abbreviation: 福建鑫源贸易 → fjxymy, often with a number to make it free.
+        local = initials(firm.place[:2] + firm.trade + firm.line)
+        if rng.random() < 0.6:
+            local += str(rng.choice((rng.randrange(1, 100), rng.randrange(1990, 2025))))
+        return f"{local}@{_free_domain(rng)}"
+    return _personal_mailbox(rng, legal_rep, born)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The departments' records about the residents: insurance, firms, births, marriages and more.
 
 Each chunk of households yields rows for every people-linked table; identifiers are the true
-ones (defects are injected later), so the same person or firm links across departments.
+ones (defects are injected later), so the same person or firm links across departments. Vehicle
+registrations (``vehicles``) and the portal's login log (``portal``) are made here too.
 """
 
 from __future__ import annotations
@@ -11,17 +12,26 @@ from collections import deque
 from datetime import date, timedelta
 
 from rongshu.demo.addresses import business_address, home_address, random_district
-from rongshu.demo.identifiers import OrgCodeSequence, fixed_phone, make_uscc, mobile_phone
+from rongshu.demo.identifiers import (
+    OrgCodeSequence,
+    bank_card,
+    fixed_phone,
+    make_uscc,
+    mobile_phone,
+)
 from rongshu.demo.organisations import (
     Institutions,
     Organisation,
     build_institutions,
+    firm_email,
     firm_name,
     pick_entity_kind,
     pick_industry,
 )
 from rongshu.demo.population import REFERENCE_DATE, Household, Person, PopulationChunk
+from rongshu.demo.portal import PortalLogins
 from rongshu.demo.regions import CITY_NAME
+from rongshu.demo.vehicles import VehicleRegistry
 
 Rows = list[list[object]]
 
@@ -53,9 +63,12 @@ def _birthday(person: Person, age: int) -> date:
 
 
 class ProviderRecords:
-    """Makes the people-linked tables of every provider from chunks of households."""
+    """Makes the people-linked tables of every provider from chunks of households.
 
-    def __init__(self, seed: int) -> None:
+    ``rows`` is the size of the whole registry: the login log spreads it over its quarter.
+    """
+
+    def __init__(self, seed: int, rows: int) -> None:
         def rng(purpose: str) -> random.Random:
             return random.Random(f"{seed}:{purpose}")
 
@@ -70,8 +83,13 @@ class ProviderRecords:
                 "subsidy_payments",
                 "property_registrations",
                 "student_status",
+                # Columns with streams of their own draw nothing from their table's stream.
+                "enterprise_email",
+                "bank_cards",
             )
         }
+        self._vehicles = VehicleRegistry(rng("vehicle_registrations"))
+        self._logins = PortalLogins(rng("portal_login_log"), rows)
         self._codes = OrgCodeSequence(rng("org_codes"))
         self.institutions: Institutions = build_institutions(rng("institutions"), self._codes)
         self._employers: deque[Organisation] = deque(maxlen=EMPLOYER_POOL_SIZE)
@@ -99,6 +117,8 @@ class ProviderRecords:
             "subsidy_payments": self._subsidies(chunk.households),
             "property_registrations": self._properties(chunk.households),
             "student_status": self._students(chunk.households),
+            "vehicle_registrations": self._vehicles.rows(chunk.households),
+            "portal_login_log": self._logins.rows(chunk.households, len(chunk.registry_rows)),
         }
 
     # -- 市场监管 and 税务 ------------------------------------------------------------------------
@@ -124,7 +144,8 @@ class ProviderRecords:
                 )
                 new_style = established.year >= 2016
                 code = make_uscc("9", kind_digit, district.code, self._codes.next_body(new_style))
-                name = firm_name(rng, entity_type, industry, district, person.name[0])
+                firm = firm_name(rng, entity_type, industry, district, person.name[0])
+                name = firm.full
                 if kind_digit == "2":
                     capital: float | None = float(rng.choice((1, 2, 3, 5, 10, 20, 50)))
                 else:
@@ -158,6 +179,7 @@ class ProviderRecords:
                         district.code,
                         status,
                         phone,
+                        firm_email(self._rng["enterprise_email"], firm, person.name, person.birth),
                     ]
                 )
                 organisation = Organisation(name, code, district, entity_type, established)
@@ -347,12 +369,17 @@ class ProviderRecords:
     def _subsidies(self, households: list[Household]) -> Rows:
         rng = self._rng["subsidy_payments"]
         rows: Rows = []
+        # One card per recipient, into which every payment to them goes.
+        cards: dict[str, tuple[str, str]] = {}
 
         def pay(person: Person, kind: str, amount: float, district: str) -> None:
+            card = cards.get(person.id_number)
+            if card is None:
+                card = cards[person.id_number] = bank_card(self._rng["bank_cards"])
             for month in _SUBSIDY_MONTHS:
                 payment_no = f"MZBT{self._next('subsidy'):010d}"
                 rows.append([payment_no, person.name, person.id_number, kind, amount, month,
-                             district, person.phone])  # fmt: skip
+                             *card, district, person.phone])  # fmt: skip
 
         for household in households:
             code = household.district.code

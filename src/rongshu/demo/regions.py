@@ -269,6 +269,28 @@ DISTRICTS: tuple[District, ...] = (
 
 DISTRICT_BY_CODE: dict[str, District] = {d.code: d for d in DISTRICTS}
 
+#: The city's extent in degrees (CGCS2000), west to east and south to north. 榕城 is a compact
+#: Fuzhou: its outer counties sit at the edge of this box nearest their real county seats.
+LONGITUDE_RANGE: tuple[float, float] = (119.0, 119.6)
+LATITUDE_RANGE: tuple[float, float] = (25.8, 26.3)
+
+#: Where each district's monitoring stations cluster: (longitude, latitude) of its seat.
+DISTRICT_CENTRES: dict[str, tuple[float, float]] = {
+    "350102": (119.296, 26.081),  # 鼓楼区
+    "350103": (119.314, 26.053),  # 台江区
+    "350104": (119.273, 26.017),  # 仓山区
+    "350105": (119.455, 25.989),  # 马尾区
+    "350111": (119.328, 26.117),  # 晋安区
+    "350112": (119.523, 25.963),  # 长乐区
+    "350121": (119.131, 26.150),  # 闽侯县
+    "350122": (119.539, 26.197),  # 连江县
+    "350123": (119.520, 26.270),  # 罗源县 (Fuzhou's is at 26.49 N)
+    "350124": (119.040, 26.220),  # 闽清县 (118.86 E)
+    "350125": (119.045, 25.865),  # 永泰县 (118.93 E)
+    "350128": (119.565, 25.835),  # 平潭县 (119.79 E, 25.50 N)
+    "350181": (119.384, 25.835),  # 福清市 (25.72 N)
+}
+
 #: Codes an ID number of a migrant may carry: real codes of other cities, in force since 1983.
 MIGRANT_REGIONS: tuple[Region, ...] = (
     Region("350203", "厦门市思明区", 1983),

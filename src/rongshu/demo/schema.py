@@ -3,13 +3,18 @@
 Columns carry an English ``name`` (database and JSON sources, the ground truth) and the Chinese
 ``label`` a department's CSV or Excel export puts in its header. ``semantic`` says what a column
 holds so a catalog can attach rules (``ric``, ``uscc``, ``phone``, ``date`` ...); ``defects`` lists
-the defect kinds the generator injects into it.
+the defect kinds the generator injects into it; ``pii`` names the personal or identifying
+information it holds (the ground truth PII detection is scored against,
+``ground_truth/pii_columns.csv``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from rongshu.demo.regions import LATITUDE_RANGE, LONGITUDE_RANGE
+from rongshu.security.entities import EntityType
 
 
 class DefectKind(StrEnum):
@@ -60,6 +65,8 @@ class Column:
     #: The column may be empty in good data (no employer, a gauge without a flow meter); the
     #: other columns are declared ``not_null`` in the demo catalog.
     optional: bool = False
+    #: The entity type of the values (ground truth for PII detection); None for other data.
+    pii: EntityType | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,25 @@ class TableSpec:
         return self.column_names.index(name)
 
 
+E = EntityType
+#: The entity a column of each semantic holds. Dates say nothing by their semantic: only birth
+#: dates are personal, and they say so themselves.
+_SEMANTIC_PII: dict[str, EntityType] = {
+    "ric": E.RESIDENT_ID,
+    "uscc": E.CREDIT_CODE,
+    "phone": E.PHONE,
+    "person_name": E.PERSON_NAME,
+    "address": E.ADDRESS,
+    "bank_card": E.BANK_CARD,
+    "email": E.EMAIL,
+    "plate": E.VEHICLE_PLATE,
+    "passport": E.PASSPORT,
+    "ip": E.IP_ADDRESS,
+    "longitude": E.COORDINATES,
+    "latitude": E.COORDINATES,
+}
+
+
 def _c(
     name: str,
     label: str,
@@ -107,8 +133,21 @@ def _c(
     valid_range: tuple[float, float] | None = None,
     *,
     optional: bool = False,
+    pii: EntityType | None = None,
 ) -> Column:
-    return Column(name, label, type, semantic, defects, valid_range, optional)
+    entity = pii or _SEMANTIC_PII.get(semantic or "")
+    return Column(name, label, type, semantic, defects, valid_range, optional, entity)
+
+
+def _birth_date(label: str, defects: tuple[DefectKind, ...] = ()) -> Column:
+    return _c("birth_date", label, semantic="date", defects=defects, pii=E.BIRTH_DATE)
+
+
+#: A station's longitude and latitude: six decimals, inside the city, the same in every reading.
+_POSITION = (
+    _c("longitude", "经度", "real", "longitude", valid_range=LONGITUDE_RANGE),
+    _c("latitude", "纬度", "real", "latitude", valid_range=LATITUDE_RANGE),
+)
 
 
 HOUSEHOLD_REGISTRY = TableSpec(
@@ -124,7 +163,7 @@ HOUSEHOLD_REGISTRY = TableSpec(
         _c("name", "姓名", semantic="person_name"),
         _c("id_number", "公民身份号码", semantic="ric", defects=_ID + (K.ID_REGION_INVALID,)),
         _c("gender", "性别", semantic="gender", defects=(K.ID_GENDER_MISMATCH,)),
-        _c("birth_date", "出生日期", semantic="date", defects=(K.ID_BIRTHDATE_MISMATCH,) + _DATE),
+        _birth_date("出生日期", (K.ID_BIRTHDATE_MISMATCH,) + _DATE),
         _c("ethnicity", "民族", semantic="ethnicity", defects=_MISSING),
         _c("marital_status", "婚姻状况"),
         _c("household_address", "户籍地址", semantic="address", defects=_MISSING),
@@ -173,6 +212,8 @@ ENTERPRISE_REGISTRY = TableSpec(
         _c("district_code", "登记机关区划代码", semantic="region"),
         _c("status", "登记状态"),
         _c("phone", "联系电话", semantic="phone", defects=_PHONE),
+        # Sole traders and co-operatives often register no mailbox.
+        _c("email", "电子邮箱", semantic="email", optional=True),
     ),
 )
 
@@ -204,7 +245,7 @@ BIRTH_CERTIFICATES = TableSpec(
         _c("certificate_no", "出生医学证明编号", semantic="key"),
         _c("baby_name", "新生儿姓名", semantic="person_name"),
         _c("baby_gender", "新生儿性别", semantic="gender"),
-        _c("birth_date", "出生日期", semantic="date", defects=_DATE),
+        _birth_date("出生日期", _DATE),
         _c("birth_weight_g", "出生体重(克)", "integer", None, _READING, (500, 6000)),
         _c("hospital", "接生机构", semantic="org_name"),
         _c("mother_name", "母亲姓名", semantic="person_name"),
@@ -249,6 +290,8 @@ SUBSIDY_PAYMENTS = TableSpec(
         _c("subsidy_type", "补贴类型"),
         _c("amount", "发放金额(元)", "real", "amount"),
         _c("payment_month", "发放年月", semantic="year_month"),
+        _c("bank", "开户银行"),
+        _c("bank_card", "银行卡号", semantic="bank_card"),
         _c("district_code", "区划代码", semantic="region"),
         _c("phone", "联系电话", semantic="phone", defects=_PHONE),
     ),
@@ -284,7 +327,7 @@ STUDENT_STATUS = TableSpec(
     (
         _c("name", "姓名", semantic="person_name"),
         _c("gender", "性别", semantic="gender", defects=(K.ID_GENDER_MISMATCH,)),
-        _c("birth_date", "出生日期", semantic="date", defects=(K.ID_BIRTHDATE_MISMATCH,) + _DATE),
+        _birth_date("出生日期", (K.ID_BIRTHDATE_MISMATCH,) + _DATE),
         _c("id_number", "身份证件号", semantic="ric", defects=_ID),
         _c("ethnicity", "民族", semantic="ethnicity", defects=_MISSING),
         _c("student_no", "全国学籍号", semantic="key"),
@@ -309,6 +352,7 @@ AIR_QUALITY = TableSpec(
         _c("reading_id", "记录编号", "integer", "key"),
         _c("station_code", "站点编码"),
         _c("station_name", "站点名称"),
+        *_POSITION,
         _c("district_code", "区划代码", semantic="region"),
         _c("time", "监测时间", semantic="datetime"),
         _c("pm25", "PM2.5(μg/m³)", "real", None, _READING, (0, 1000)),
@@ -334,6 +378,7 @@ WATER_LEVELS = TableSpec(
         _c("record_id", "记录编号", "integer", "key"),
         _c("station_code", "测站编码"),
         _c("station_name", "测站名称"),
+        *_POSITION,
         _c("district_code", "区划代码", semantic="region"),
         _c("river", "河流名称"),
         _c("time", "观测时间", semantic="datetime"),
@@ -363,6 +408,67 @@ PARKING_OCCUPANCY = TableSpec(
     encoding="utf-8",
 )
 
+VEHICLE_REGISTRATIONS = TableSpec(
+    "vehicle_registrations",
+    "GA",
+    "机动车登记信息",
+    SourceFormat.SQLITE,
+    "registration_no",
+    (
+        _c("registration_no", "机动车登记证书编号", semantic="key"),
+        _c("plate_no", "号牌号码", semantic="plate"),
+        _c("plate_type", "号牌种类"),
+        _c("vehicle_type", "车辆类型"),
+        _c("brand", "中文品牌"),
+        _c("owner_name", "所有人", semantic="person_name"),
+        _c("owner_id_number", "所有人身份证明号码", semantic="ric"),
+        _c("registration_date", "注册登记日期", semantic="date"),
+        _c("usage", "使用性质"),
+        _c("district_code", "区划代码", semantic="region"),
+    ),
+)
+
+FOREIGNER_ACCOMMODATION = TableSpec(
+    "foreigner_accommodation",
+    "GA",
+    "境外人员住宿登记",
+    SourceFormat.XLSX,
+    "record_no",
+    (
+        _c("name", "英文姓名", semantic="person_name"),
+        _c("gender", "性别", semantic="gender"),
+        _c("nationality", "国籍"),
+        _birth_date("出生日期"),
+        _c("passport_no", "护照号码", semantic="passport"),
+        _c("record_no", "住宿登记单号", semantic="key"),
+        _c("hotel", "住宿旅馆", semantic="org_name"),
+        _c("room_no", "房间号"),
+        _c("check_in_date", "入住日期", semantic="date"),
+        # Guests still in their rooms on the reference date have not checked out.
+        _c("check_out_date", "退房日期", semantic="date", optional=True),
+        _c("district_code", "旅馆所在地区划代码", semantic="region"),
+    ),
+    groups=(("境外人员信息", 5), ("住宿登记信息", 6)),
+)
+
+PORTAL_LOGIN_LOG = TableSpec(
+    "portal_login_log",
+    "DSJ",
+    "政务服务网用户登录日志",
+    SourceFormat.NDJSON,
+    "log_id",
+    (
+        _c("log_id", "日志编号", "integer", "key"),
+        _c("account", "登录账号", semantic="phone"),
+        _c("login_time", "登录时间", semantic="datetime"),
+        _c("client_ip", "客户端IP地址", semantic="ip"),
+        _c("channel", "登录渠道"),
+        _c("auth_method", "认证方式"),
+        _c("result", "登录结果"),
+    ),
+    encoding="utf-8",
+)
+
 #: Every source table, in the order the generator writes them.
 TABLES: tuple[TableSpec, ...] = (
     HOUSEHOLD_REGISTRY,
@@ -377,6 +483,9 @@ TABLES: tuple[TableSpec, ...] = (
     AIR_QUALITY,
     WATER_LEVELS,
     PARKING_OCCUPANCY,
+    VEHICLE_REGISTRATIONS,
+    FOREIGNER_ACCOMMODATION,
+    PORTAL_LOGIN_LOG,
 )
 
 TABLE_BY_KEY: dict[str, TableSpec] = {table.key: table for table in TABLES}

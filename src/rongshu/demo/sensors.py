@@ -3,7 +3,8 @@
 A series ends at the end of the reference year and covers up to one year; larger cities get
 more stations (micro-stations, extra gauges, more car parks) instead of a longer past. Values
 follow daily and seasonal cycles with autocorrelated noise, and AQI is computed from the
-concentrations by HJ 633-2012, so consistency checks have something true to find.
+concentrations by HJ 633-2012, so consistency checks have something true to find. Every
+station stands at one place near its district's seat, given to six decimals in each reading.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rongshu.demo.population import REFERENCE_DATE
-from rongshu.demo.regions import DISTRICTS, District
+from rongshu.demo.regions import (
+    DISTRICT_CENTRES,
+    DISTRICTS,
+    LATITUDE_RANGE,
+    LONGITUDE_RANGE,
+    District,
+)
 
 Rows = list[list[object]]
 
@@ -39,6 +46,27 @@ class _Layout:
         start = end - self.step * (self.steps - 1)
         for index in range(self.steps):
             yield start + self.step * index
+
+
+def _degrees(value: float, bounds: tuple[float, float]) -> float:
+    """Inside the city's bounds, to a millionth of a degree (the last decimal never 0, so every
+    export shows all six)."""
+    low, high = bounds
+    micro = round(min(max(value, low + 0.005), high - 0.005) * 1_000_000)
+    if micro % 10 == 0:
+        micro += 1
+    return micro / 1_000_000
+
+
+def station_position(station_code: str, district_code: str) -> tuple[float, float]:
+    """A station's longitude and latitude: a few kilometres from its district's seat, the same
+    for the same station in every city generated."""
+    longitude, latitude = DISTRICT_CENTRES[district_code]
+    spread = random.Random(station_code)
+    return (
+        _degrees(longitude + spread.uniform(-0.04, 0.04), LONGITUDE_RANGE),
+        _degrees(latitude + spread.uniform(-0.03, 0.03), LATITUDE_RANGE),
+    )
 
 
 # -------------------------------------------------------------------------------- air quality
@@ -93,6 +121,10 @@ def air_quality(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
     """Hourly readings of every station, oldest first, ``total`` rows in chunks."""
     layout = _Layout.plan(total, len(_AIR_STATIONS), timedelta(hours=1))
     stations = _district_stations(layout.stations, _AIR_STATIONS, "微站")
+    places = [
+        station_position(f"3501AQ{index + 1:04d}", district.code)
+        for index, (_, district, _) in enumerate(stations)
+    ]
     noise = [0.0] * len(stations)
     rows: Rows = []
     written = 0
@@ -128,8 +160,8 @@ def air_quality(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
             quality = next((label for bound, label in _LEVELS if aqi <= bound), "严重污染")
             written += 1
             rows.append([
-                written, f"3501AQ{index + 1:04d}", name, district.code, stamp, float(pm25),
-                float(pm10), so2, float(no2), float(o3), co, aqi, quality, primary,
+                written, f"3501AQ{index + 1:04d}", name, *places[index], district.code, stamp,
+                float(pm25), float(pm10), so2, float(no2), float(o3), co, aqi, quality, primary,
             ])  # fmt: skip
             if len(rows) >= chunk:
                 yield rows
@@ -169,6 +201,9 @@ def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
             (f"{town}{extra + 1}号", district.code, "闽江支流", base, base + 4, 0.0, 15.0)
         )
         extra += 1
+    places = [
+        station_position(f"3501SW{index + 1:04d}", gauge[1]) for index, gauge in enumerate(gauges)
+    ]
     flood = [0.0] * len(gauges)
     rows: Rows = []
     written = 0
@@ -190,8 +225,8 @@ def water_levels(rng: random.Random, total: int, chunk: int) -> Iterator[Rows]:
                 discharge = round(flow * (1 + wet) * math.exp(flood[index] / 2), 1)
             written += 1
             rows.append([
-                written, f"3501SW{index + 1:04d}", name, code, river, stamp, round(level, 2),
-                warning, discharge,
+                written, f"3501SW{index + 1:04d}", name, *places[index], code, river, stamp,
+                round(level, 2), warning, discharge,
             ])  # fmt: skip
             if len(rows) >= chunk:
                 yield rows

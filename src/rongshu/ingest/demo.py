@@ -48,21 +48,25 @@ class TableLoad:
 
 
 #: Load mode per generated table; a table not listed loads as a snapshot. Registries are sent
-#: whole; insurance, birth and marriage records keep their number as they change; sensor readings
-#: and monthly payments only grow, so each load takes what is past the last one.
+#: whole; insurance, birth, marriage and hotel-stay records keep their number as they change (a
+#: stay gets its check-out date); sensor readings, logins and monthly payments only grow, so
+#: each load takes what is past the last one.
 TABLE_LOADS: dict[str, TableLoad] = {
     "household_registry": TableLoad(LoadMode.SNAPSHOT),
     "enterprise_registry": TableLoad(LoadMode.SNAPSHOT),
     "tax_registration": TableLoad(LoadMode.SNAPSHOT),
     "property_registrations": TableLoad(LoadMode.SNAPSHOT),
     "student_status": TableLoad(LoadMode.SNAPSHOT),
+    "vehicle_registrations": TableLoad(LoadMode.SNAPSHOT),
     "social_insurance": TableLoad(LoadMode.UPSERT),
     "birth_certificates": TableLoad(LoadMode.UPSERT),
     "marriage_registrations": TableLoad(LoadMode.UPSERT),
+    "foreigner_accommodation": TableLoad(LoadMode.UPSERT),
     "subsidy_payments": TableLoad(LoadMode.INCREMENTAL, "payment_month"),
     "air_quality_readings": TableLoad(LoadMode.INCREMENTAL, "time"),
     "water_levels": TableLoad(LoadMode.INCREMENTAL, "time"),
     "parking_occupancy": TableLoad(LoadMode.INCREMENTAL, "updateTime"),
+    "portal_login_log": TableLoad(LoadMode.INCREMENTAL, "login_time"),
 }
 
 #: How a URL shows a password it hides (``render_as_string(hide_password=True)``, the manifest).

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rongshu.catalog import service as catalog
-from rongshu.catalog.schemas import FieldSpec
+from rongshu.catalog.schemas import FieldSpec, Grade
 from rongshu.core.platform import Platform
 from rongshu.ingest import service
 from rongshu.ingest.connectors.base import (
@@ -101,6 +101,10 @@ class _CellLog:
             )
 
 
+#: Grades whose fields the lake stores encrypted (GB/T 43697 core and important data).
+ENCRYPTED_GRADES = frozenset({Grade.CORE, Grade.IMPORTANT})
+
+
 @dataclass
 class _Plan:
     """Everything a load needs from the metadata database, read once before the work starts."""
@@ -114,6 +118,16 @@ class _Plan:
     watermark_column: str | None
     last_watermark: str | None
     fields: list[FieldSpec]
+
+    @property
+    def encrypted(self) -> list[str]:
+        """Columns stored encrypted (SM4-GCM at rest): the core and important fields, but not
+        the key fields merges match on."""
+        return [
+            f.english_name
+            for f in self.fields
+            if f.grade in ENCRYPTED_GRADES and not f.is_key and f.english_name
+        ]
 
 
 @dataclass
@@ -193,6 +207,7 @@ def run_load(
                         schema=mapper.schema,
                         mode=LAKE_MODES[plan.mode],
                         key=plan.key,
+                        encrypt=plan.encrypted,
                         metadata={
                             "load_id": str(plan.load_id),
                             "source": source_name,

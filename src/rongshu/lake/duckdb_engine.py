@@ -19,7 +19,9 @@ import duckdb
 import pyarrow as pa
 
 from rongshu.catalog.schemas import FieldType
+from rongshu.core.errors import ConfigurationError
 from rongshu.lake.dialect import SqlDialect
+from rongshu.lake.encryption import OPEN_FUNCTION, plain_schema, sealed_columns
 from rongshu.lake.engine import Params
 from rongshu.lake.errors import LakeQueryError, LakeStorageError
 
@@ -165,9 +167,24 @@ class DuckDBEngine:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def register(self, alias: str, table: LakeTable, version: int | None = None) -> None:
-        """A view named ``alias`` over the Parquet files of the version, typed as the table."""
+    def register(
+        self,
+        alias: str,
+        table: LakeTable,
+        version: int | None = None,
+        *,
+        as_stored: bool = False,
+    ) -> None:
+        """A view named ``alias`` over the Parquet files of the version, typed as the table;
+        encrypted columns opened with the lake's field key (``as_stored``: left as tokens)."""
         scan = table.scan(version)
+        sealed = {} if as_stored else sealed_columns(scan.schema)
+        if sealed:
+            if table.lake.cipher is None:
+                raise ConfigurationError(
+                    f"lake table {table.name!r} has encrypted columns and no field key"
+                )
+            self.register_function(OPEN_FUNCTION, table.lake.cipher.open)
         quote = self.dialect.quote
         if scan.files:
             paths = ", ".join(self.dialect.string_literal(str(path)) for path in scan.files)
@@ -178,11 +195,15 @@ class DuckDBEngine:
             }
         else:
             source, present = "(SELECT 1 AS _nothing WHERE FALSE)", set()
-        columns = ", ".join(
-            f"CAST({quote(f.name) if f.name in present else 'NULL'} AS {duckdb_type(f.type)})"
-            f" AS {quote(f.name)}"
-            for f in scan.schema
-        )
+        plain = plain_schema(scan.schema) if sealed else scan.schema
+
+        def column(field: pa.Field) -> str:
+            stored = quote(field.name) if field.name in present else "NULL"
+            if field.name in sealed:
+                stored = f"{OPEN_FUNCTION}({stored})"
+            return f"CAST({stored} AS {duckdb_type(field.type)}) AS {quote(field.name)}"
+
+        columns = ", ".join(column(f) for f in plain)
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS SELECT {columns} FROM {source}", ())  # noqa: S608
         self._registered[alias] = _Registration(table.name, scan.version)
 

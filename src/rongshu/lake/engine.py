@@ -27,8 +27,16 @@ class LakeEngine(Protocol):
 
     dialect: SqlDialect
 
-    def register(self, alias: str, table: LakeTable, version: int | None = None) -> None:
-        """Make ``table`` (its latest version, or ``version``) queryable as ``alias``."""
+    def register(
+        self,
+        alias: str,
+        table: LakeTable,
+        version: int | None = None,
+        *,
+        as_stored: bool = False,
+    ) -> None:
+        """Make ``table`` (its latest version, or ``version``) queryable as ``alias``, its
+        encrypted columns opened (``as_stored``: as the stored tokens, for rewriting them)."""
         ...
 
     def register_arrow(self, alias: str, table: pa.Table) -> None:

@@ -60,7 +60,7 @@ def merge_into(
         )
         engine = table.lake.engine(staging / "spill")
         staged = LakeTable(table.lake, f"{table.name} (merge input)", staging / "input")
-        engine.register("staged", staged)
+        engine.register("staged", staged, as_stored=True)
         _refuse_empty_keys(engine, table.name, key)
         deduplicated = _deduplicated(engine, source.schema.names, key)
         if previous is not None and source.rows <= table.lake.merge_in_memory_rows:
@@ -86,7 +86,7 @@ def merge_into(
             )
             return
         if previous is not None:
-            engine.register("target", table, previous.version())
+            engine.register("target", table, previous.version(), as_stored=True)
         _rewrite(table, engine, previous, source.schema, key, deduplicated, properties)
     finally:
         if engine is not None:

@@ -35,6 +35,16 @@ from rongshu.core.errors import (
     RongshuError,
     ValidationFailed,
 )
+from rongshu.core.keys import LocalKeyDirectory
+from rongshu.lake.encryption import (
+    FieldCipher,
+    columns_to_seal,
+    open_batch,
+    plain_schema,
+    seal_batch,
+    sealed_columns,
+    sealed_schema,
+)
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.schema import check_compatible, check_schema, conform_batch, normalise_type
 from rongshu.lake.storage import (
@@ -130,6 +140,7 @@ class Lake:
         target_file_size: int | None = None,
         lock_timeout: float = 0.0,
         engine_factory: EngineFactory | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
         if retention_versions is not None and retention_versions < 1:
             raise ValidationFailed("retention_versions must be at least 1 (the latest version)")
@@ -143,6 +154,8 @@ class Lake:
         self.target_file_size = target_file_size
         self.lock_timeout = lock_timeout
         self._engine_factory = engine_factory
+        #: Seals and opens encrypted columns; without it they cannot be read or written.
+        self.cipher = cipher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
@@ -151,6 +164,7 @@ class Lake:
             settings.lake_dir,
             retention_versions=settings.lake_retention_versions,
             retention_days=settings.lake_retention_days,
+            cipher=FieldCipher(LocalKeyDirectory(settings.keys_dir / "data")),
         )
 
     def table(self, name: str) -> LakeTable:
@@ -198,18 +212,29 @@ class BatchSource:
     producer as its own generic error; the original exception is kept here to re-raise it.
     """
 
-    def __init__(self, batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> None:
+    def __init__(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        schema: pa.Schema,
+        *,
+        sealing: tuple[pa.Schema, FieldCipher] | None = None,
+    ) -> None:
         self._batches = batches
-        self.schema = schema
+        self._plain = schema
+        #: What is written: ``schema``, or with ``sealing`` its sealed form (encrypted columns).
+        self.schema = schema if sealing is None else sealing[0]
+        self._cipher = None if sealing is None else sealing[1]
         self.rows = 0
         self.error: BaseException | None = None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
             for batch in self._batches:
-                conformed = conform_batch(batch, self.schema)
+                conformed = conform_batch(batch, self._plain)
                 if conformed.num_rows:
                     self.rows += conformed.num_rows
+                    if self._cipher is not None:
+                        conformed = seal_batch(conformed, self.schema, self._cipher)
                     yield conformed
         except BaseException as exc:
             self.error = exc
@@ -243,7 +268,12 @@ class LakeTable:
         return self.delta().version()
 
     def schema(self, version: int | None = None) -> pa.Schema:
-        """The columns of a version (the latest by default)."""
+        """The columns of a version (the latest by default), as readers see them (encrypted
+        columns with their plain types)."""
+        return plain_schema(self.stored_schema(version))
+
+    def stored_schema(self, version: int | None = None) -> pa.Schema:
+        """The columns of a version as the files store them (encrypted columns as tokens)."""
         return pa.schema(self.delta(version).schema().to_arrow())
 
     def versions(self) -> list[VersionInfo]:
@@ -284,15 +314,26 @@ class LakeTable:
         columns: Sequence[str] | None = None,
         batch_size: int = 65536,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream the rows of a version (files written before a column was added read null)."""
+        """Stream the rows of a version (files written before a column was added read null);
+        encrypted columns are opened with the lake's field key.
+
+        The version's files are looked up now, not at the first batch, so the stream can feed
+        a commit to the same table (Delta's writer pulls it where no lookup may run)."""
         scan = self.scan(version)
         if not scan.files:
-            return
+            return iter(())
+        return self._read_files(scan, columns, batch_size)
+
+    def _read_files(
+        self, scan: TableScan, columns: Sequence[str] | None, batch_size: int
+    ) -> Iterator[pa.RecordBatch]:
         dataset = pads.dataset([str(f) for f in scan.files], schema=scan.schema, format="parquet")
+        sealed = bool(sealed_columns(scan.schema))
         try:
-            yield from dataset.to_batches(
+            for batch in dataset.to_batches(
                 columns=list(columns) if columns is not None else None, batch_size=batch_size
-            )
+            ):
+                yield open_batch(batch, self.lake.cipher) if sealed else batch
         except OSError as exc:
             raise storage_error(exc, table=self.name, path=self.path, action="reading") from exc
 
@@ -348,6 +389,7 @@ class LakeTable:
         mode: WriteMode,
         key: Sequence[str] = (),
         metadata: Mapping[str, str] | None = None,
+        encrypt: Sequence[str] = (),
     ) -> CommitResult:
         """Write ``batches`` as ONE new version, or nothing if anything fails.
 
@@ -355,7 +397,9 @@ class LakeTable:
         ``merge`` upserts by ``key``: input rows whose key exists replace those rows, new keys
         are inserted, and among input rows with the same key the last one wins, so running the
         same input twice changes nothing. Batches are streamed, never all held in memory.
-        ``metadata`` (load id, source fingerprint, ...) is stored with the version.
+        ``metadata`` (load id, source fingerprint, ...) is stored with the version. ``encrypt``
+        names the columns to store sealed (SM4-GCM, ``rongshu.lake.encryption``) when this
+        version replaces the table; appends and merges keep the table's sealing.
         """
         if mode not in WRITE_MODES:
             raise ValidationFailed(f"unknown write mode {mode!r}; use one of {list(WRITE_MODES)}")
@@ -370,7 +414,15 @@ class LakeTable:
                     f"(given {key}, not columns: {missing})"
                 )
         commit_id = uuid.uuid4().hex
-        source = BatchSource(batches, schema)
+        to_seal = columns_to_seal(
+            encrypt, self.stored_schema() if self.exists() else None, mode, key
+        )
+        sealing = None
+        if to_seal:
+            if self.lake.cipher is None:
+                raise ConfigurationError(f"lake table {self.name!r}: no field key to encrypt with")
+            sealing = (sealed_schema(schema, to_seal), self.lake.cipher)
+        source = BatchSource(batches, schema, sealing=sealing)
         properties = self._properties(commit_id, mode, metadata)
         with write_lock(self.path, table=self.name, timeout=self.lake.lock_timeout):
             before = data_files(self.path)
@@ -421,7 +473,8 @@ class LakeTable:
                     schema_mode = "merge"
             else:
                 rows_removed = self.count(previous.version())
-                if not current.equals(source.schema, check_metadata=False):
+                changed = not current.equals(source.schema, check_metadata=False)
+                if changed or sealed_columns(current) != sealed_columns(source.schema):
                     schema_mode = "overwrite"
         write_deltalake(
             str(self.path),

@@ -11,10 +11,11 @@ import typer
 from rich.table import Table
 
 from rongshu.core.commands import DataDirOpt, JsonOpt, cli_actor, console, opened, run
+from rongshu.core.keys import KeyPurpose
 from rongshu.security import service
 from rongshu.security.detection import SAMPLE_ROWS
+from rongshu.security.encryption import reencrypt_fields
 from rongshu.security.exports import ExportFormat, export_resource, trace_file
-from rongshu.security.keys import KeyPurpose
 from rongshu.security.schemas import MaskingProfile, ScanPublic
 
 app = typer.Typer(
@@ -173,13 +174,24 @@ def trace_command(
 @keys_app.command("rotate")
 def rotate_command(
     purpose: Annotated[KeyPurpose, typer.Argument(help="Which key to rotate.")],
+    reencrypt: Annotated[
+        bool, typer.Option(help="For the field key: re-encrypt the lake's encrypted fields now.")
+    ] = True,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Make a new current version of a data key; older versions stay readable."""
     with opened(data_dir) as platform:
         version = service.key_provider(platform).rotate(purpose)
         platform.ledger.append(cli_actor().audit("security.keys.rotate", f"key:{purpose.value}"))
-    console.print(f"{purpose.label}: version {version} is now current")
+        console.print(f"{purpose.label}: version {version} is now current")
+        if purpose is KeyPurpose.FIELD and reencrypt:
+            done = run(lambda: reencrypt_fields(platform, actor=cli_actor()))
+            for item in done:
+                console.print(
+                    f"  {item.resource_code}: version {item.version}, {item.rows:,} rows "
+                    f"re-encrypted ({', '.join(item.columns)})"
+                )
+            console.print(f"{len(done)} tables re-encrypted under field key v{version}")
 
 
 @keys_app.command("list")

@@ -36,11 +36,11 @@ from rongshu.core.errors import NotFound, ValidationFailed
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
+from rongshu.core.keys import KeyPurpose
 from rongshu.core.platform import Platform
 from rongshu.lake.tables import Lake
 from rongshu.security import service, watermark
 from rongshu.security.entities import EntityType
-from rongshu.security.keys import KeyPurpose
 from rongshu.security.masking import Mask, MaskOperator
 from rongshu.security.models import SecurityExport
 from rongshu.security.schemas import MaskingProfile

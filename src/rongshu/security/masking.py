@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
+
 from rongshu.catalog.schemas import FieldType, LabelledEnum
 from rongshu.core.crypto import hmac_sm3
 from rongshu.core.errors import ValidationFailed
@@ -68,8 +70,12 @@ class Generalisation(LabelledEnum):
     IP_PREFIX = "ip_prefix", "网段"
 
 
+_CALENDAR = (Generalisation.YEAR.value, Generalisation.MONTH.value)
 #: SQL function names the engine must have for the keyed operators (``register_function``).
 PSEUDONYM_FUNCTION = "rongshu_pseudonym"
+PSEUDONYM_FULL_FUNCTION = "rongshu_pseudonym_full"
+#: The default pseudonym's hex characters; ``PSEUDONYM_FUNCTION`` writes exactly these.
+PSEUDONYM_LENGTH = 32
 ENCRYPT_FUNCTION = "rongshu_encrypt"
 ENCRYPTED_PREFIX = "sm4gcm"
 
@@ -91,7 +97,7 @@ class Mask:
 _DEFAULTS: Mapping[MaskOperator, Mapping[str, Any]] = {
     MaskOperator.PARTIAL: {"keep_start": 0, "keep_end": 0, "before": None},
     MaskOperator.REDACT: {"replacement": "***"},
-    MaskOperator.PSEUDONYM: {"length": 32},
+    MaskOperator.PSEUDONYM: {"length": PSEUDONYM_LENGTH},
     MaskOperator.GENERALISE: {"to": None, "width": 10, "digits": 2},
 }
 _ALLOWED: Mapping[MaskOperator, frozenset[str]] = {
@@ -209,7 +215,6 @@ def _partial(text: str, keep_start: int, keep_end: int, before: str | None) -> s
 # A plain decimal number, as both Python's float() and the engine's cast read it alike.
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CITY = re.compile(r"^[^市]*市")
 _IPV4_LAST = re.compile(r"\.[0-9]+\Z")
 _IPV6_HEAD = re.compile(r"^([0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4})")
 
@@ -231,8 +236,8 @@ def _generalise(text: str, mask: Mask, entity: EntityType | None, today: date) -
     if to is Generalisation.CITY:
         if re.fullmatch(r"[0-9]{6}", text):
             return text[:4] + "00"
-        found = _CITY.match(text)
-        return found.group(0) if found else None
+        at = text.find("市")
+        return text[: at + 1] if at >= 0 else None
     if to is Generalisation.IP_PREFIX:
         if ":" in text:
             head = _IPV6_HEAD.match(text)
@@ -256,11 +261,26 @@ def _birth(text: str, entity: EntityType | None) -> date | None:
 
 
 def mask_sql(
-    expr: str, mask: Mask, dialect: SqlDialect, *, entity: EntityType | None = None
+    expr: str,
+    mask: Mask,
+    dialect: SqlDialect,
+    *,
+    entity: EntityType | None = None,
+    column_type: pa.DataType | None = None,
 ) -> str:
     """SQL for ``expr`` as ``mask`` shows it; keyed operators call ``PSEUDONYM_FUNCTION`` and
-    ``ENCRYPT_FUNCTION``, which the caller registers on the engine with the keys."""
+    ``ENCRYPT_FUNCTION``, which the caller registers on the engine with the keys. With the
+    column's ``column_type``, dates are cut to their year or month without going through text."""
     operator = mask.operator
+    to = mask.param("to")
+    temporal = column_type is not None and (
+        pa.types.is_date(column_type) or pa.types.is_timestamp(column_type)
+    )
+    if operator is MaskOperator.GENERALISE and temporal and to in _CALENDAR:
+        year = f"lpad(CAST(EXTRACT(YEAR FROM {expr}) AS VARCHAR), 4, '0')"
+        if to == Generalisation.YEAR:
+            return year
+        return f"{year} || '-' || lpad(CAST(EXTRACT(MONTH FROM {expr}) AS VARCHAR), 2, '0')"
     if operator is MaskOperator.CLEAR:
         return expr
     if operator is MaskOperator.NULL:
@@ -277,7 +297,10 @@ def mask_sql(
     if operator is MaskOperator.PARTIAL:
         return _partial_sql(text, mask, dialect)
     if operator is MaskOperator.PSEUDONYM:
-        return dialect.substring(f"{PSEUDONYM_FUNCTION}({text})", 1, int(mask.param("length")))
+        length = int(mask.param("length"))
+        if length == PSEUDONYM_LENGTH:
+            return f"{PSEUDONYM_FUNCTION}({text})"
+        return dialect.substring(f"{PSEUDONYM_FULL_FUNCTION}({text})", 1, length)
     if operator is MaskOperator.ENCRYPT:
         return f"{ENCRYPT_FUNCTION}({text})"
     return _generalise_sql(text, mask, dialect, entity)
@@ -337,11 +360,13 @@ def _generalise_sql(text: str, mask: Mask, dialect: SqlDialect, entity: EntityTy
             f" CAST({low} + {width - 1} AS VARCHAR) END)"
         )
     if to is Generalisation.CITY:
-        city = dialect.regex_extract(text, "^[^市]*市", 0)
+        # Up to the first 市 by position, not by a regex: a third of the cost.
+        at = f"position('市' IN {text})"
+        city = f"(CASE WHEN {at} > 0 THEN {dialect.substring(text, 1, at)} END)"
+        code = dialect.regex_match(text, "^[0-9]{6}$")
         return (
-            f"(CASE WHEN {dialect.regex_match(text, '^[0-9]{6}$')}"
-            f" THEN {dialect.substring(text, 1, 4)} || '00'"
-            f" ELSE NULLIF({city}, '') END)"
+            f"(CASE WHEN {dialect.length(text)} = 6 AND {code}"
+            f" THEN {dialect.substring(text, 1, 4)} || '00' ELSE {city} END)"
         )
     if to is Generalisation.IP_PREFIX:
         head = dialect.regex_extract(

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,16 +27,18 @@ from rongshu.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
+from rongshu.core.keys import KeyProvider, KeyPurpose, LocalKeyDirectory
 from rongshu.core.platform import Platform
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.tables import Lake
 from rongshu.security import detection, grading
 from rongshu.security.entities import EntityType
-from rongshu.security.keys import KeyProvider, KeyPurpose, LocalKeyDirectory
 from rongshu.security.masking import (
     ENCRYPT_FUNCTION,
     ENCRYPTED_PREFIX,
+    PSEUDONYM_FULL_FUNCTION,
     PSEUDONYM_FUNCTION,
+    PSEUDONYM_LENGTH,
     Mask,
     MaskOperator,
     mask_sql,
@@ -449,11 +450,18 @@ def column_masks(
 
 def register_mask_functions(engine: LakeEngine, keys: KeyProvider) -> None:
     """Give ``engine`` the keyed masking functions, bound to the current keys."""
-    from rongshu.security.kernels import HmacSm3Pseudonymiser, sm4_gcm_encrypt_array
+    from rongshu.core.crypto_arrays import (
+        HmacSm3Pseudonymiser,
+        hex_strings,
+        sm4_gcm_encrypt_array,
+    )
 
     _, pseudonym_key = keys.current(KeyPurpose.PSEUDONYM)
     version, encrypt_key = keys.current(KeyPurpose.MASKING)
-    engine.register_function(PSEUDONYM_FUNCTION, HmacSm3Pseudonymiser(pseudonym_key))
+    engine.register_function(
+        PSEUDONYM_FUNCTION, HmacSm3Pseudonymiser(pseudonym_key, length=PSEUDONYM_LENGTH)
+    )
+    engine.register_function(PSEUDONYM_FULL_FUNCTION, HmacSm3Pseudonymiser(pseudonym_key))
     prefix = f"{ENCRYPTED_PREFIX}:v{version}:"
 
     def encrypt(values: pa.Array) -> pa.Array:
@@ -462,49 +470,16 @@ def register_mask_functions(engine: LakeEngine, keys: KeyProvider) -> None:
     engine.register_function(ENCRYPT_FUNCTION, encrypt, volatile=True)
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
-def hex_strings(values: pa.Array, prefix: str) -> pa.Array:
-    """``prefix`` + lower-case hex of each binary value, NULLs kept; vectorised in numpy."""
-    values = values.cast(pa.binary())
-    count = len(values)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
-        values.offset : values.offset + count + 1
-    ].astype(np.int64)
-    data = values.buffers()[2]
-    raw = (
-        np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
-        if data is not None and count
-        else np.zeros(0, dtype=np.uint8)
-    )
-    lengths = np.diff(offsets)
-    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    out_offsets = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(lengths * 2 + head.size, out=out_offsets[1:])
-    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
-    starts = out_offsets[:-1]
-    for position, byte in enumerate(head):
-        out[starts + position] = byte
-    digits = np.empty(raw.size * 2, dtype=np.uint8)
-    digits[0::2], digits[1::2] = _HEX[raw >> 4], _HEX[raw & 15]
-    # Digit k of all the digits lands at its value's start + the prefix + its place in it.
-    shift = np.repeat(starts + head.size - 2 * (offsets[:-1] - offsets[0]), lengths * 2)
-    out[shift + np.arange(digits.size)] = digits
-    validity = values.is_valid().buffers()[1] if values.null_count else None
-    built = pa.Array.from_buffers(
-        pa.large_string(),
-        count,
-        [validity, pa.py_buffer(out_offsets.tobytes()), pa.py_buffer(out.tobytes())],
-    )
-    return built.cast(pa.string())
-
-
-def masked_select(engine: LakeEngine, alias: str, masks: Sequence[ColumnMask]) -> str:
-    """``SELECT`` of the masked columns from ``alias`` (identifiers quoted, no values in SQL)."""
-    quote = engine.dialect.quote
+def masked_select(
+    engine: LakeEngine, alias: str, masks: Sequence[ColumnMask], schema: pa.Schema | None = None
+) -> str:
+    """``SELECT`` of the masked columns from ``alias`` (identifiers quoted, no values in SQL);
+    ``schema`` gives the columns' types, so dates are cut without going through text."""
+    quote, dialect = engine.dialect.quote, engine.dialect
+    types = {f.name: f.type for f in schema} if schema is not None else {}
     parts = [
-        f"{mask_sql(quote(m.column), m.mask, engine.dialect, entity=m.entity)} AS {quote(m.column)}"
+        mask_sql(quote(m.column), m.mask, dialect, entity=m.entity, column_type=types.get(m.column))
+        + f" AS {quote(m.column)}"
         for m in masks
     ]
     return f"SELECT {', '.join(parts)} FROM {quote(alias)}"  # noqa: S608
@@ -537,10 +512,12 @@ def read_masked(
 ) -> Iterator[pa.RecordBatch]:
     """Read the columns of ``masks`` from ``code``, each as its mask shows it."""
     lake = Lake.from_settings(platform.settings)
+    table = lake.table(code)
     with lake.work_engine() as engine:
-        engine.register(_READ_ALIAS, lake.table(code), version)
+        engine.register(_READ_ALIAS, table, version)
         register_mask_functions(engine, key_provider(platform))
-        yield from engine.query_batches(masked_select(engine, _READ_ALIAS, masks), (), batch_size)
+        select = masked_select(engine, _READ_ALIAS, masks, table.schema(version))
+        yield from engine.query_batches(select, (), batch_size)
 
 
 def masked_preview(platform: Platform, code: str, profile: MaskingProfile, rows: int) -> pa.Table:

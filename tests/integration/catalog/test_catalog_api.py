@@ -45,7 +45,7 @@ def test_search_finds_household_registry_with_facets(
         only_ga["total"] == departments["GA"] < found["total"] or only_ga["total"] == found["total"]
     )
     everything = client.get("/api/v1/catalog/resources", params={"limit": 100}).json()
-    assert everything["total"] == 40
+    assert everything["total"] == 42
 
 
 def test_public_catalog_hides_what_may_not_be_opened(
@@ -53,7 +53,7 @@ def test_public_catalog_hides_what_may_not_be_opened(
 ) -> None:
     public = client.get("/api/v1/open-catalog/resources", params={"limit": 100}).json()
     open_types = {hit["open_type"] for hit in public["hits"]}
-    assert "none" not in open_types and public["total"] < 40
+    assert "none" not in open_types and public["total"] < 42
     assert client.get("/api/v1/open-catalog/resources/350100-GA-0001").status_code == 404
     assert client.get("/api/v1/catalog/resources/350100-GA-0001").status_code == 401
 
@@ -67,8 +67,8 @@ def test_resource_history_and_statistics(
     history = client.get("/api/v1/catalog/resources/350100-GA-0001/history").json()
     assert [e["action"] for e in history] == ["publish", "submit", "create"]
     stats = client.get("/api/v1/catalog/statistics").json()
-    assert stats["resources"] == 40
-    assert sum(d["resources"] for d in stats["departments"]) == 40
+    assert stats["resources"] == 42
+    assert sum(d["resources"] for d in stats["departments"]) == 42
     assert abs(sum(s["ratio"] for s in stats["share_types"]) - 1) < 0.001
 
 
@@ -76,7 +76,7 @@ def test_statistics_page(demo_catalog: Platform, client: TestClient, make_user: 
     sign_in(demo_catalog, client, make_user("viewer", Role.DEVELOPER, department="RS"))
     page = client.get("/console/catalog/statistics")
     assert page.status_code == 200
-    assert 'data-testid="stats-resources">40<' in page.text
+    assert 'data-testid="stats-resources">42<' in page.text
     assert "榕城市公安局" in page.text and "有条件共享" in page.text
 
 

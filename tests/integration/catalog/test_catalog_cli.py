@@ -35,9 +35,9 @@ def data_dir(tmp_path: Path) -> Path:
 def test_import_list_show_and_export(data_dir: Path, tmp_path: Path) -> None:
     workbook = write_catalog(tmp_path / "city")
     out = rongshu(data_dir, "catalog", "import", str(workbook), "--submit")
-    assert "imported 40 resources" in out
+    assert "imported 42 resources" in out
     listed = json.loads(rongshu(data_dir, "catalog", "list", "--json"))
-    assert len(listed) == 40 and {r["status"] for r in listed} == {"submitted"}
+    assert len(listed) == 42 and {r["status"] for r in listed} == {"submitted"}
     shown = rongshu(data_dir, "catalog", "show", "350100-GA-0001")
     assert "公民身份号码" in shown and "submit" in shown
     # Nothing is published yet, so the export is an empty catalog.

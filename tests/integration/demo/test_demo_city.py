@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import ipaddress
 import json
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from datetime import date
 
 import openpyxl
 import pytest
+from stdnum import luhn
 from stdnum.cn import uscc
 
 from rongshu.demo.defects import RATES
@@ -20,6 +22,7 @@ from rongshu.demo.identifiers import ric_is_valid_checksum, uscc_is_valid
 from rongshu.demo.names import RARE_CHARACTERS
 from rongshu.demo.regions import region_valid_for_birth_year
 from rongshu.demo.schema import TABLES, DefectKind
+from rongshu.security.entities import EntityType
 from rongshu.standards import get_standard
 
 Records = list[dict[str, object]]
@@ -214,6 +217,7 @@ def test_sqlite_database_holds_the_database_backed_tables(city: CityManifest) ->
             == expected
             == {
                 "ga_household_registry",
+                "ga_vehicle_registrations",
                 "scjg_enterprise_registry",
                 "sw_tax_registration",
                 "zj_property_registrations",
@@ -257,3 +261,124 @@ def test_sensor_sources_read_like_api_payloads(city: CityManifest, source: Sourc
     lots = source("parking_occupancy")
     assert isinstance(lots[0]["updateTime"], int)
     assert all(row["recordId"] == i + 1 for i, row in enumerate(lots))
+
+
+E = EntityType
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f"
+#: What a value of each entity looks like, in the shapes the city writes them.
+SHAPES: dict[EntityType, str] = {
+    E.RESIDENT_ID: r"\d{17}[\dX]",
+    E.CREDIT_CODE: r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}",
+    E.PHONE: r"1\d{10}|0591-\d{8}",
+    E.BANK_CARD: r"62\d{14,17}",
+    E.EMAIL: r"[a-z0-9._]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.(com|cn)",
+    E.PERSON_NAME: rf"[{_HAN}]{{2,4}}|[A-Z]+( [A-Z]+)+",
+    E.ADDRESS: rf"[{_HAN}\w()-]*[区县市][{_HAN}\w()-]*\d+号[{_HAN}\w()-]*",
+    E.VEHICLE_PLATE: r"闽A[0-9A-HJ-NP-Z]{5,6}",
+    E.PASSPORT: r"[A-Z0-9]{8,9}",
+}
+
+
+def _pii_columns(city: CityManifest) -> list[dict[str, str]]:
+    with (city.out_dir / city.pii_columns_path).open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_pii_ground_truth_lists_every_marked_column_and_every_entity_type(
+    city: CityManifest,
+) -> None:
+    listed = _pii_columns(city)
+    assert city.pii_columns_path == "ground_truth/pii_columns.csv"
+    marked = [
+        {"table": table.key, "column": column.name, "entity": column.pii.value}
+        for table in TABLES
+        for column in table.columns
+        if column.pii is not None
+    ]
+    assert listed == marked
+    assert {row["entity"] for row in listed} == {entity.value for entity in EntityType}
+    in_manifest = [
+        {"table": table.key, "column": column.name, "entity": column.pii.value}
+        for table in city.tables
+        for column in table.columns
+        if column.pii is not None
+    ]
+    assert in_manifest == listed
+    births = {(row["table"], row["column"]) for row in listed if row["entity"] == "birth_date"}
+    assert births == {
+        ("household_registry", "birth_date"),
+        ("student_status", "birth_date"),
+        ("birth_certificates", "birth_date"),
+        ("foreigner_accommodation", "birth_date"),
+    }
+    names = {(r["table"], r["column"]) for r in listed if r["entity"] == "person_name"}
+    assert ("enterprise_registry", "name") not in names  # a firm's name is no person's
+
+
+def _as_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def test_every_pii_cell_holds_what_the_ground_truth_says(
+    city: CityManifest, source: Source, defects: list[dict[str, str]]
+) -> None:
+    listed = _defects_by_cell(defects)
+    # Near-duplicate people are typed in carelessly (a space in the name ...): left out here.
+    with (city.out_dir / city.duplicates_path).open(encoding="utf-8", newline="") as file:
+        careless = {row["duplicate_person_id"] for row in csv.DictReader(file)}
+    checked: Counter[str] = Counter()
+    for row in _pii_columns(city):
+        table = city.table(row["table"])
+        entity = EntityType(row["entity"])
+        for record in source(table.key):
+            value, key = record[row["column"]], str(record[table.key_column])
+            if value is None or (table.key, key, row["column"]) in listed or key in careless:
+                continue
+            text = _as_text(value)
+            if entity in SHAPES:
+                assert re.fullmatch(SHAPES[entity], text), (row, text)
+            elif entity is E.IP_ADDRESS:
+                assert ipaddress.ip_address(text).is_global, text
+            elif entity is E.COORDINATES:
+                bounds = (119.0, 119.6) if row["column"] == "longitude" else (25.8, 26.3)
+                assert re.fullmatch(r"\d{2,3}\.\d{6}", text), text  # six decimals, as written
+                assert bounds[0] <= float(text) <= bounds[1], text
+            else:
+                born = _as_date(value)
+                assert born is not None and date(1900, 1, 1) < born <= city.reference_date
+            checked[entity.value] += 1
+    assert set(checked) == {entity.value for entity in EntityType}
+    assert min(checked.values()) >= 500, checked
+
+
+def test_bank_cards_plates_passports_and_mailboxes_pass_their_standards(
+    city: CityManifest, source: Source
+) -> None:
+    cards = [str(r["bank_card"]) for r in source("subsidy_payments")]
+    assert cards and all(luhn.is_valid(card) and card.startswith("62") for card in cards)
+    assert sum(len(card) == 19 for card in cards) > 0.75 * len(cards)
+    plate = get_standard("plate")
+    plates = [str(r["plate_no"]) for r in source("vehicle_registrations")]
+    assert plates and all(plate.check(number).ok for number in plates)
+    assert len(set(plates)) == len(plates)
+    assert any(re.fullmatch(r"闽AD[0-9A-HJ-NP-Z]\d{4}", number) for number in plates)
+    email = get_standard("email")
+    mailboxes = [str(r["email"]) for r in source("enterprise_registry") if r["email"]]
+    assert mailboxes and all(email.check(box).ok for box in mailboxes)
+    formats = {"中国": r"E\d{8}|E[A-Z]\d{7}|G\d{8}", "美国": r"\d{9}", "日本": r"[A-Z]{2}\d{7}"}
+    stays = source("foreigner_accommodation")
+    for stay in stays:
+        wanted = formats.get(str(stay["nationality"]), r"[A-Z0-9]{8,9}")
+        assert re.fullmatch(wanted, str(stay["passport_no"])), stay
+    assert {str(stay["nationality"]) for stay in stays} >= set(formats)
+
+
+def test_the_login_log_is_in_time_order_with_ipv4_and_ipv6_clients(
+    city: CityManifest, source: Source
+) -> None:
+    logins = source("portal_login_log")
+    assert len(logins) == city.table("portal_login_log").rows > city.rows // 3
+    times = [str(row["login_time"]) for row in logins]
+    assert times == sorted(times) and times[0] >= "2024-10-01" and times[-1] < "2025-01-01"
+    versions = Counter(ipaddress.ip_address(str(row["client_ip"])).version for row in logins)
+    assert 0.05 < versions[6] / len(logins) < 0.15

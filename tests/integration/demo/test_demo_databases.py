@@ -20,7 +20,7 @@ def _check_external_copy(url: str, out_dir: Path) -> None:
     try:
         inspector = sa.inspect(engine)
         tables = [t for t in manifest.tables if t.sql_table]
-        assert len(tables) == 4
+        assert len(tables) == 5
         with (
             engine.connect() as connection,
             sqlite3.connect(out_dir / manifest.database_path) as db,

@@ -27,8 +27,8 @@ def test_same_seed_and_rows_give_byte_identical_files(tmp_path: Path) -> None:
     generate_city(tmp_path / "a", rows=3_000, seed=7)
     generate_city(tmp_path / "b", rows=3_000, seed=7)
     first, second = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
-    # 8 source files, the SQLite database, the catalog workbook, 3 ground-truth files
-    assert len(first) == 13
+    # 10 source files, the SQLite database, the catalog workbook, 4 ground-truth files
+    assert len(first) == 16
     assert first == second
 
 
@@ -37,9 +37,11 @@ def test_another_seed_gives_another_city(tmp_path: Path) -> None:
     generate_city(tmp_path / "b", rows=1_000, seed=2)
     first, second = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
     assert first.keys() == second.keys()
-    # The catalog describes the tables, not their rows: it is the same for every seed.
-    rows = [name for name in first if not name.startswith("catalog/")]
-    assert len(rows) == len(first) - 1
+    # The catalog and the PII columns describe the tables, not their rows: the same for every seed.
+    same = {"ground_truth/pii_columns.csv"} | {n for n in first if n.startswith("catalog/")}
+    rows = [name for name in first if name not in same]
+    assert len(rows) == len(first) - 2
+    assert all(first[name] == second[name] for name in same)
     assert all(first[name] != second[name] for name in rows)
 
 
@@ -87,6 +89,7 @@ def test_progress_reaches_every_stage_total(tmp_path: Path) -> None:
         "air_quality_readings": (12_500, 12_500),
         "water_levels": (6_250, 6_250),
         "parking_occupancy": (6_250, 6_250),
+        "foreigner_accommodation": (750, 750),
     }
 
 

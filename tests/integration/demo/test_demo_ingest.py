@@ -54,7 +54,7 @@ def resource_rows(manifest: CityManifest) -> dict[str, int]:
 
 
 def lake_counts(platform: Platform, codes: list[str]) -> dict[str, tuple[int | None, int]]:
-    lake = Lake(platform.settings.lake_dir)
+    lake = Lake.from_settings(platform.settings)
     return {code: (lake.table(code).version(), lake.table(code).count()) for code in codes}
 
 
@@ -109,9 +109,9 @@ def test_every_generated_source_is_loaded_as_the_ground_truth_says(
     assert sum(load.rows_rejected for load in report.loads) == 0
     declared = {r.code for r in catalog_resources()}
     assert set(report.without_source) == declared - set(resource_rows(manifest))
-    assert report.without_source and "28 catalog resources have no source" in report.summary()
+    assert report.without_source and "27 catalog resources have no source" in report.summary()
 
-    lake = Lake(platform.settings.lake_dir)
+    lake = Lake.from_settings(platform.settings)
     tables = {}
     for summary in manifest.tables:
         rows = lake.table(table_resource(TABLE_BY_KEY[summary.key]).code).read().to_pylist()
@@ -230,9 +230,9 @@ def test_rongshu_demo_prints_the_loads_and_keeps_one_source_each_on_rerun(
         return line.group(1)
 
     first = run_demo()
-    assert re.search(r"12 loads into 12 resources: [\d,]+ rows written, 0 rejected", first)
+    assert re.search(r"15 loads into 15 resources: [\d,]+ rows written, 0 rejected", first)
     second = run_demo()
-    assert "0 attached now" in second and "12 already loaded" in second
+    assert "0 attached now" in second and "15 already loaded" in second
     result = CliRunner().invoke(app, ["ingest", "sources", "--json", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.output)) == 12
+    assert len(json.loads(result.output)) == 15

@@ -92,7 +92,7 @@ class Snapshot:
 
 
 def lake_table(platform: Platform, code: str) -> LakeTable:
-    return Lake(platform.settings.lake_dir).table(code)
+    return Lake.from_settings(platform.settings).table(code)
 
 
 def first_load(platform: Platform, code: str, source: str) -> Snapshot:

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
 
 
 def lake_table(platform: Platform, code: str) -> LakeTable:
-    return Lake(platform.settings.lake_dir).table(code)
+    return Lake.from_settings(platform.settings).table(code)
 
 
 def load(platform: Platform, code: str, source: str) -> LoadPublic:

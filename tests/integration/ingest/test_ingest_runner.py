@@ -34,7 +34,7 @@ def test_snapshot_then_upsert_makes_versions_without_duplicates(
     assert first.status is LoadStatus.SUCCEEDED and first.version == 0
     assert first.rows_read == 400
     assert first.rows_written + first.rows_rejected == first.rows_read
-    table = Lake(platform.settings.lake_dir).table(REGISTRY)
+    table = Lake.from_settings(platform.settings).table(REGISTRY)
     assert table.count() == first.rows_written
 
     attach(
@@ -63,7 +63,7 @@ def test_rejected_rows_are_kept_with_reasons(
     load = run_load(platform, resource_code=REGISTRY, source_name="registry")
     assert load.rows_rejected >= 1
     assert load.rows_written + load.rows_rejected == load.rows_read == 400
-    rejected = Lake(platform.settings.lake_dir).table(rejected_table_name(REGISTRY)).read()
+    rejected = Lake.from_settings(platform.settings).table(rejected_table_name(REGISTRY)).read()
     assert set(rejected.column("load_id").to_pylist()) == {load.id}
     bad = [r for r in rejected.to_pylist() if r["value"] == "2020年13月1日"]
     assert bad and bad[0]["row_number"] == 3 and "日期" in bad[0]["reason"]
@@ -77,7 +77,7 @@ def test_a_failing_source_is_recorded_and_leaves_the_lake_unchanged(
     (city / "sources" / "sources.db").unlink()
     with pytest.raises(SourceNotFound, match="sources.db"):
         run_load(platform, resource_code=REGISTRY, source_name="registry")
-    table = Lake(platform.settings.lake_dir).table(REGISTRY)
+    table = Lake.from_settings(platform.settings).table(REGISTRY)
     assert table.version() == 0
     with platform.db.session_scope() as session:
         loads = session.scalars(select(IngestLoad).order_by(IngestLoad.id)).all()

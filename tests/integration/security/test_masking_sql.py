@@ -18,12 +18,12 @@ import pyarrow as pa
 import pytest
 
 from rongshu.core.crypto import LocalCryptoProvider
+from rongshu.core.keys import KeyPurpose, LocalKeyDirectory
 from rongshu.demo import identifiers
 from rongshu.demo.addresses import home_address, random_district
 from rongshu.demo.names import given_name, surname
 from rongshu.lake.duckdb_engine import DuckDBEngine
 from rongshu.security.entities import EntityType
-from rongshu.security.keys import KeyPurpose, LocalKeyDirectory
 from rongshu.security.masking import (
     ENCRYPTED_PREFIX,
     Generalisation,
@@ -194,3 +194,22 @@ def test_the_same_value_gives_the_same_pseudonym_and_another_key_another() -> No
     assert mask_value("350102199001011234", mask, one) != mask_value(
         "350102199001011234", mask, two
     )
+
+
+def test_date_columns_are_cut_to_year_and_month_like_their_text() -> None:
+    rng = random.Random(11)
+    days = [date(999, 12, 31), date(1900, 1, 1), None] + [
+        date(1900, 1, 1) + timedelta(days=rng.randrange(60000)) for _ in range(2000)
+    ]
+    keys = MaskKeys(pseudonym=b"k" * 32)
+    masks = [
+        Mask(MaskOperator.GENERALISE, {"to": Generalisation.YEAR.value}),
+        Mask(MaskOperator.GENERALISE, {"to": Generalisation.MONTH.value}),
+    ]
+    with DuckDBEngine() as engine:
+        engine.register_arrow("d", pa.table({"day": pa.array(days, pa.date32())}))
+        selects = [mask_sql("day", mask, engine.dialect, column_type=pa.date32()) for mask in masks]
+        result = engine.query(f"SELECT {', '.join(selects)} FROM d")  # noqa: S608
+    for index, mask in enumerate(masks):
+        expected = [mask_value(day, mask, keys) for day in days]
+        assert result.column(index).to_pylist() == expected

@@ -117,7 +117,7 @@ def test_each_defect_really_breaks_its_cell(registry: tuple) -> None:  # type: i
 
 def test_excel_dates_may_become_serial_numbers() -> None:
     population = Population(random.Random(2), IdSequenceAllocator(), 20_000)
-    records = ProviderRecords(2)
+    records = ProviderRecords(2, 20_000)
     rows = [
         r for chunk in population.chunks(10_000) for r in records.derive(chunk)["student_status"]
     ]
@@ -132,7 +132,7 @@ def test_excel_dates_may_become_serial_numbers() -> None:
 
 def test_credit_code_defects_fail_the_check() -> None:
     population = Population(random.Random(3), IdSequenceAllocator(), 30_000)
-    records = ProviderRecords(3)
+    records = ProviderRecords(3, 30_000)
     rows = [
         r
         for chunk in population.chunks(10_000)

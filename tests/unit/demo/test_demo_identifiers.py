@@ -1,4 +1,5 @@
-"""ID numbers, credit codes and phones of the demo city, checked against python-stdnum."""
+"""ID numbers, credit codes, phones, plates and bank cards of the demo city, checked against
+python-stdnum and the platform's standards."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
+from stdnum import luhn
 from stdnum.cn import ric, uscc
 
 from rongshu.demo.identifiers import (
+    BANK_BINS,
     SEQUENCE_CAPACITY,
     USCC_ALPHABET,
     IdSequenceAllocator,
     OrgCodeSequence,
+    PlateSequence,
+    bank_card,
     fixed_phone,
     make_ric,
     make_uscc,
@@ -26,6 +31,7 @@ from rongshu.demo.identifiers import (
     uscc_is_valid,
     with_region,
 )
+from rongshu.standards import get_standard
 
 
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))
@@ -103,3 +109,48 @@ def test_phones_look_like_phones() -> None:
     for _ in range(500):
         assert re.fullmatch(r"1[3-9]\d{9}", mobile_phone(rng))
         assert re.fullmatch(r"0591-[2368]\d{7}", fixed_phone(rng))
+
+
+def test_plates_are_distinct_valid_ga36_plates_of_the_citys_office() -> None:
+    plates = PlateSequence(random.Random(4))
+    made = [plates.next_plate(large=i % 9 == 0, new_energy=i % 4 == 0) for i in range(30_000)]
+    assert len({plate for plate, _ in made}) == len(made)
+    standard = get_standard("plate")
+    shapes = {
+        "小型汽车": r"闽A[A-HJ-NP-Z0-9]{5}",
+        "大型汽车": r"闽A[A-HJ-NP-Z0-9]{5}",
+        "小型新能源汽车": r"闽A[DF][A-HJ-NP-Z0-9][0-9]{4}",
+        "大型新能源汽车": r"闽A[0-9]{5}[DF]",
+    }
+    for plate, kind in made:
+        assert standard.check(plate).ok, plate
+        assert re.fullmatch(shapes[kind], plate), (plate, kind)
+        assert sum(char.isalpha() for char in plate[2:]) <= 2
+    assert {kind for _, kind in made} == set(shapes)
+    # Ordinary serials mix digits and letters, but most carry a letter.
+    ordinary = [plate for plate, kind in made if kind == "小型汽车"]
+    lettered = sum(any(char.isalpha() for char in plate[2:]) for plate in ordinary)
+    assert 0.7 < lettered / len(ordinary) < 0.95
+
+
+def test_when_green_plates_run_out_new_energy_vehicles_get_ordinary_ones() -> None:
+    plates = PlateSequence(random.Random(5))
+    made = [plates.next_plate(large=True, new_energy=True) for _ in range(200_001)]
+    assert {kind for _, kind in made[:-1]} == {"大型新能源汽车"}
+    assert made[-1][1] == "大型汽车"
+    assert len({plate for plate, _ in made}) == len(made)
+
+
+def test_bank_cards_are_luhn_valid_unionpay_numbers() -> None:
+    rng = random.Random(6)
+    cards = [bank_card(rng) for _ in range(3_000)]
+    lengths = {prefix: length for _, prefix, length, _ in BANK_BINS}
+    standard = get_standard("bank_card")
+    for bank, number in cards:
+        assert luhn.is_valid(number), number
+        assert standard.check(number).ok
+        assert number.startswith("62") and len(number) == lengths[number[:6]]
+        assert any(number.startswith(p) and bank == b for b, p, _, _ in BANK_BINS)
+    assert sum(len(number) == 19 for _, number in cards) > 0.75 * len(cards)
+    assert {len(number) for _, number in cards} == {16, 18, 19}
+    assert len({number for _, number in cards}) == len(cards)

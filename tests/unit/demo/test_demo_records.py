@@ -12,6 +12,7 @@ from rongshu.demo.identifiers import IdSequenceAllocator, ric_is_valid_checksum,
 from rongshu.demo.population import REFERENCE_DATE, Person, Population
 from rongshu.demo.records import ProviderRecords
 from rongshu.demo.schema import TABLE_BY_KEY
+from rongshu.standards import get_standard
 
 Tables = dict[str, list[dict[str, object]]]
 
@@ -19,7 +20,7 @@ Tables = dict[str, list[dict[str, object]]]
 @pytest.fixture(scope="module")
 def derived() -> tuple[Tables, dict[str, Person]]:
     population = Population(random.Random(21), IdSequenceAllocator(), 8_000)
-    records = ProviderRecords(21)
+    records = ProviderRecords(21, 8_000)
     tables: Tables = {}
     people: dict[str, Person] = {}
     for chunk in population.chunks(2_000):
@@ -49,6 +50,7 @@ def test_id_numbers_point_at_residents(derived: tuple[Tables, dict[str, Person]]
         "subsidy_payments": ("id_number",),
         "property_registrations": ("owner_id_number",),
         "student_status": ("id_number",),
+        "vehicle_registrations": ("owner_id_number",),
     }
     for key, names in columns.items():
         for row in tables[key]:
@@ -129,3 +131,35 @@ def test_property_certificates_have_the_official_shape(
         )
         assert len(str(row["unit_no"])) == 28
         assert 10 <= float(row["building_area"]) <= 300  # type: ignore[arg-type]
+
+
+def test_firms_register_real_looking_mailboxes(derived: tuple[Tables, dict[str, Person]]) -> None:
+    tables, _ = derived
+    email = get_standard("email")
+    firms = tables["enterprise_registry"]
+    mailboxes = [str(row["email"]) for row in firms if row["email"] is not None]
+    assert all(email.check(box).ok for box in mailboxes), mailboxes
+    assert all(box == box.lower() and box.isascii() for box in mailboxes)
+    # Only sole traders and co-operatives leave the mailbox out.
+    for row in firms:
+        if row["email"] is None:
+            assert row["entity_type"] in ("个体工商户", "农民专业合作社"), row
+    assert 0.7 < len(mailboxes) / len(firms) < 0.97
+    domains = {box.partition("@")[2] for box in mailboxes}
+    assert {"163.com", "qq.com", "126.com"} <= domains
+    assert any(d.endswith(".com.cn") for d in domains) and any(d.endswith(".cn") for d in domains)
+    assert any(re.fullmatch(r"[1-9]\d{4,9}@qq\.com", box) for box in mailboxes)
+
+
+def test_each_recipient_is_paid_into_one_bank_card(
+    derived: tuple[Tables, dict[str, Person]],
+) -> None:
+    tables, _ = derived
+    card = get_standard("bank_card")
+    cards: dict[str, set[tuple[object, object]]] = {}
+    for row in tables["subsidy_payments"]:
+        assert card.check(str(row["bank_card"])).ok, row
+        cards.setdefault(str(row["id_number"]), set()).add((row["bank"], row["bank_card"]))
+    assert all(len(held) == 1 for held in cards.values())
+    numbers = [number for held in cards.values() for _, number in held]
+    assert len(set(numbers)) == len(numbers)

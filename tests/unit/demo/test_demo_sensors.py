@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
 
-from rongshu.demo.schema import AIR_QUALITY, PARKING_OCCUPANCY, WATER_LEVELS
-from rongshu.demo.sensors import air_quality, iaqi, parking, water_levels
+from rongshu.demo.schema import AIR_QUALITY, PARKING_OCCUPANCY, WATER_LEVELS, TableSpec
+from rongshu.demo.sensors import air_quality, iaqi, parking, station_position, water_levels
+
+Series = Callable[[random.Random, int, int], Iterator[list[list[object]]]]
 
 
 @pytest.mark.parametrize(
@@ -33,7 +36,7 @@ def test_air_quality_rows_are_consistent() -> None:
         assert reading["aqi"] == max(indexes.values())
         if reading["aqi"] > 50:
             assert indexes[str(reading["primary_pollutant"])] == reading["aqi"]
-    times = [datetime.fromisoformat(str(row[4])) for row in rows]
+    times = [datetime.fromisoformat(str(row[names.index("time")])) for row in rows]
     assert times == sorted(times)
     assert times[-1] == datetime(2024, 12, 31, 23, 0)
     json.dumps(rows)  # plain JSON values only
@@ -59,3 +62,28 @@ def test_car_parks_never_hold_more_cars_than_spaces() -> None:
     stamps = [row["updateTime"] for row in rows]
     assert stamps == sorted(stamps)
     assert datetime.fromtimestamp(int(stamps[-1]) / 1000).year == 2024  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("spec", "series"), [(AIR_QUALITY, air_quality), (WATER_LEVELS, water_levels)]
+)
+def test_stations_stand_still_inside_the_city(spec: TableSpec, series: Series) -> None:
+    rows = [row for chunk in series(random.Random(4), 100_000, 20_000) for row in chunk]
+    at = spec.index("station_code"), spec.index("longitude"), spec.index("latitude")
+    places: dict[object, set[tuple[object, object]]] = {}
+    for row in rows:
+        places.setdefault(row[at[0]], set()).add((row[at[1]], row[at[2]]))
+    assert len(places) > 10
+    for code, seen in places.items():
+        assert len(seen) == 1, code  # the same place in every reading
+        ((longitude, latitude),) = seen
+        assert isinstance(longitude, float) and isinstance(latitude, float)
+        assert 119.0 <= longitude <= 119.6 and 25.8 <= latitude <= 26.3, code
+        # Six decimals, and the text of the number shows all six.
+        assert len(str(longitude).split(".")[1]) == 6 and len(str(latitude).split(".")[1]) == 6
+    assert len({seen.pop() for seen in places.values()}) == len(places)  # no two share a place
+
+
+def test_a_station_is_at_the_same_place_in_every_city() -> None:
+    assert station_position("3501AQ0001", "350111") == station_position("3501AQ0001", "350111")
+    assert station_position("3501AQ0001", "350111") != station_position("3501AQ0002", "350111")

@@ -66,7 +66,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("profile", "target"),
     )
 
-
     op.create_table(
         "security_export",
         sa.Column("id", sa.Integer(), primary_key=True),

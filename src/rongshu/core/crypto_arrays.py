@@ -1,4 +1,5 @@
-"""Vectorised masking kernels: keyed HMAC-SM3 pseudonyms and SM4-GCM over whole Arrow arrays.
+"""Vectorised SM3-HMAC and SM4-GCM over whole Arrow arrays: masking pseudonyms and tokens, and
+the lake's encrypted fields; with hex text forms of binary values.
 
 The lake engine applies masking inside SQL through Arrow scalar UDFs, one call per chunk of about
 2,048 rows, so nothing here loops over values in Python: the Arrow offsets, data and validity
@@ -9,11 +10,14 @@ The results are the platform's own, value for value: a pseudonym is the lowercas
 ``nonce(12) || ciphertext || tag(16)`` that ``LocalCryptoProvider.sm4_gcm_encrypt`` makes, so
 either side can read what the other wrote.
 
-SM3 runs in the kernel, eight values side by side (SM3 has no data-dependent branches, so the
-eight lanes compile to AVX2 vector instructions). SM4 is not reimplemented: the counter blocks of
-every value in the array go through ``cryptography``'s SM4 in ECB mode in one call, which is CTR
-mode's keystream plus each value's ``E(K, J0)`` and the GHASH key ``H = E(K, 0^128)``; GHASH then
-runs in the kernel with 8-bit tables for multiplying by that fixed ``H``.
+SM3 runs in a kernel, 64 values side by side: SM3 has no data-dependent branches, so the loops
+over those lanes compile to AVX2 vector code. SM4 is not reimplemented: the counter blocks of
+every value in the array go through ``cryptography``'s SM4 in ECB mode in one call, which gives
+CTR mode's keystream, each value's ``E(K, J0)`` and the GHASH key ``H = E(K, 0^128)``; GHASH
+then runs in a kernel with 8-bit tables for multiplying by that fixed ``H``.
+
+A cold start compiles the kernels (several seconds, see ``docs/benchmarks.md``); numba caches the
+machine code beside this file, so later processes load it in a fraction of a second.
 
 Every value gets its own random 96-bit nonce; as with any GCM key, keep one key's use well below
 2^32 values (NIST SP 800-38D's limit for random nonces) and rotate keys before that.
@@ -34,7 +38,13 @@ from numba import njit
 from rongshu.core.crypto import GCM_NONCE_BYTES, GCM_TAG_BYTES, SM4_KEY_BYTES, sm3
 from rongshu.core.errors import ValidationFailed
 
-__all__ = ["HmacSm3Pseudonymiser", "sm4_gcm_decrypt_array", "sm4_gcm_encrypt_array"]
+__all__ = [
+    "HmacSm3Pseudonymiser",
+    "hex_bytes",
+    "hex_strings",
+    "sm4_gcm_decrypt_array",
+    "sm4_gcm_encrypt_array",
+]
 
 _Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
 
@@ -45,8 +55,9 @@ def _kernel(function: _Kernel) -> _Kernel:
 
 
 def _inlined(function: _Kernel) -> _Kernel:
-    """A small kernel helper, inlined into its callers: compiling it separately for every
-    argument type (numba's default) costs more compile time than it saves."""
+    """A kernel part pasted into its caller before compiling, so LLVM sees the caller's own
+    arrays (fixed shapes, no aliasing) and vectorises loops over them: about twice as fast
+    as calling a separately compiled function with the same arrays."""
     return cast(_Kernel, njit(inline="always")(function))
 
 
@@ -87,57 +98,57 @@ _HEX_DIGITS: Final = np.frombuffer(b"0123456789abcdef", np.uint8)
 _R7, _R9, _R12, _R15, _R17, _R19, _R23 = (np.uint32(n) for n in (7, 9, 12, 15, 17, 19, 23))
 
 
-@_inlined
+@_kernel
 def _rotl(x: np.uint32, n: np.uint32) -> np.uint32:
     return np.uint32((x << n) | (x >> (np.uint32(32) - n)))
 
 
 @_inlined
 def _sm3_compress(
-    state: npt.NDArray[np.uint32], w: npt.NDArray[np.uint32], regs: npt.NDArray[np.uint32]
+    state: npt.NDArray[np.uint32], w: npt.NDArray[np.uint32], work: npt.NDArray[np.uint32]
 ) -> None:
-    """``regs[:, lane] = CF(state[:, lane], block)`` for every lane, the blocks given as
+    """``work[:, lane] = CF(state[:, lane], block)`` for every lane, the blocks given as
     big-endian words in ``w[0:16]``; arrays are ``[word, lane]``."""
     for j in range(16, 68):
         for lane in range(_LANES):
             x = w[j - 16, lane] ^ w[j - 9, lane] ^ _rotl(w[j - 3, lane], _R15)
             w[j, lane] = x ^ _rotl(x, _R15) ^ _rotl(x, _R23) ^ _rotl(w[j - 13, lane], _R7)
             w[j, lane] ^= w[j - 6, lane]
-    regs[:, :] = state
+    for r in range(8):
+        for lane in range(_LANES):
+            work[r, lane] = state[r, lane]
     for j in range(64):
         t = _SM3_T[j]
         # Two loops rather than a test inside one: the lane loop must stay branch-free.
         if j < 16:
             for lane in range(_LANES):
-                a, b, c, d = regs[0, lane], regs[1, lane], regs[2, lane], regs[3, lane]
-                e, f, g, h = regs[4, lane], regs[5, lane], regs[6, lane], regs[7, lane]
+                a, b, c, d = work[0, lane], work[1, lane], work[2, lane], work[3, lane]
+                e, f, g, h = work[4, lane], work[5, lane], work[6, lane], work[7, lane]
                 a12 = _rotl(a, _R12)
                 ss1 = _rotl(np.uint32(a12 + e + t), _R7)
                 tt1 = np.uint32((a ^ b ^ c) + d + (ss1 ^ a12) + (w[j, lane] ^ w[j + 4, lane]))
                 tt2 = np.uint32((e ^ f ^ g) + h + ss1 + w[j, lane])
-                regs[0, lane], regs[1, lane], regs[2, lane], regs[3, lane] = (
-                    tt1, a, _rotl(b, _R9), c
-                )  # fmt: skip
-                regs[4, lane] = tt2 ^ _rotl(tt2, _R9) ^ _rotl(tt2, _R17)
-                regs[5, lane], regs[6, lane], regs[7, lane] = e, _rotl(f, _R19), g
+                work[3, lane], work[2, lane], work[1, lane] = c, _rotl(b, _R9), a
+                work[0, lane] = tt1
+                work[7, lane], work[6, lane], work[5, lane] = g, _rotl(f, _R19), e
+                work[4, lane] = tt2 ^ _rotl(tt2, _R9) ^ _rotl(tt2, _R17)
         else:
             for lane in range(_LANES):
-                a, b, c, d = regs[0, lane], regs[1, lane], regs[2, lane], regs[3, lane]
-                e, f, g, h = regs[4, lane], regs[5, lane], regs[6, lane], regs[7, lane]
+                a, b, c, d = work[0, lane], work[1, lane], work[2, lane], work[3, lane]
+                e, f, g, h = work[4, lane], work[5, lane], work[6, lane], work[7, lane]
                 a12 = _rotl(a, _R12)
                 ss1 = _rotl(np.uint32(a12 + e + t), _R7)
                 ff = (a & b) | (a & c) | (b & c)
                 gg = (e & f) | (~e & g)
                 tt1 = np.uint32(ff + d + (ss1 ^ a12) + (w[j, lane] ^ w[j + 4, lane]))
                 tt2 = np.uint32(gg + h + ss1 + w[j, lane])
-                regs[0, lane], regs[1, lane], regs[2, lane], regs[3, lane] = (
-                    tt1, a, _rotl(b, _R9), c
-                )  # fmt: skip
-                regs[4, lane] = tt2 ^ _rotl(tt2, _R9) ^ _rotl(tt2, _R17)
-                regs[5, lane], regs[6, lane], regs[7, lane] = e, _rotl(f, _R19), g
+                work[3, lane], work[2, lane], work[1, lane] = c, _rotl(b, _R9), a
+                work[0, lane] = tt1
+                work[7, lane], work[6, lane], work[5, lane] = g, _rotl(f, _R19), e
+                work[4, lane] = tt2 ^ _rotl(tt2, _R9) ^ _rotl(tt2, _R17)
     for r in range(8):
         for lane in range(_LANES):
-            regs[r, lane] ^= state[r, lane]
+            work[r, lane] ^= state[r, lane]
 
 
 @_kernel
@@ -162,29 +173,33 @@ def _sm3_lanes(
     hex_digits = np.empty(count * 2 * _SM3_DIGEST, np.uint8)
     state = np.empty((8, _LANES), np.uint32)
     w = np.zeros((68, _LANES), np.uint32)
-    regs = np.empty((8, _LANES), np.uint32)
+    work = np.empty((8, _LANES), np.uint32)
     blocks = np.zeros(_LANES, np.int64)
     for first in range(0, count, _LANES):
         used = min(_LANES, count - first)
-        fewest, most = 1 << 62, 0
+        most = 0
         for lane in range(used):
             row = rows[first + lane]
             length = offsets[row + 1] - offsets[row]
             # Padding adds 0x80 and the 8-byte bit length, then fills the last block.
-            blocks[lane] = (length + 9 + _SM3_BLOCK - 1) // _SM3_BLOCK if hmac else length // 64
-            fewest, most = min(fewest, blocks[lane]), max(most, blocks[lane])
+            blocks[lane] = (
+                (length + 9 + _SM3_BLOCK - 1) // _SM3_BLOCK if hmac else length // _SM3_BLOCK
+            )
+            most = max(most, blocks[lane])
         for r in range(8):
-            state[r, :] = initial[r]
+            for lane in range(_LANES):
+                state[r, lane] = initial[r]
         # One step per block, plus HMAC's outer hash; one call site keeps compile time down.
         for k in range(most + 1 if hmac else most):
             if k == most:
                 # The outer hash's one block: inner digest, 0x80, zeros, bit length of 64 + 32.
-                w[0:8, :] = state
-                w[8, :] = 0x80000000
-                w[9:15, :] = 0
-                w[15, :] = (_SM3_BLOCK + _SM3_DIGEST) * 8
-                for r in range(8):
-                    state[r, :] = outer[r]
+                for lane in range(_LANES):
+                    for r in range(8):
+                        w[r, lane], state[r, lane] = state[r, lane], outer[r]
+                    w[8, lane] = 0x80000000
+                    for t in range(9, 15):
+                        w[t, lane] = 0
+                    w[15, lane] = (_SM3_BLOCK + _SM3_DIGEST) * 8
             for lane in range(used):
                 if k >= blocks[lane]:
                     continue
@@ -211,29 +226,18 @@ def _sm3_lanes(
                 if hmac and k == blocks[lane] - 1:
                     bits = (_SM3_BLOCK + offsets[row + 1] - offsets[row]) * 8
                     w[14, lane], w[15, lane] = bits >> 32, bits & 0xFFFFFFFF
-            _sm3_compress(state, w, regs)
-            if k < fewest or k == most:
-                state[:, :] = regs
-            else:
-                for lane in range(used):
-                    if k < blocks[lane]:
-                        state[:, lane] = regs[:, lane]
+            _sm3_compress(state, w, work)
+            for lane in range(_LANES):
+                if k == most or k < blocks[lane]:
+                    for r in range(8):
+                        state[r, lane] = work[r, lane]
         for lane in range(used):
-            states[first + lane, :] = state[:, lane]
             at = (first + lane) * 2 * _SM3_DIGEST
             for r in range(8):
-                word = state[r, lane]
+                word = states[first + lane, r] = state[r, lane]
                 for k in range(8):
                     hex_digits[at + 8 * r + k] = _HEX_DIGITS[(word >> (28 - 4 * k)) & 0xF]
     return states, hex_digits
-
-
-def _frozen(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """A read-only view: numba compiles a kernel once per argument type, and read-only is
-    part of the type, so every byte input goes in read-only whatever its origin."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
 
 
 # --- GCM (NIST SP 800-38D) around cryptography's SM4 --------------------------------------------
@@ -243,20 +247,34 @@ _GCM_R_HIGH: Final = -0x1F00000000000000
 _LOW63: Final = 0x7FFFFFFFFFFFFFFF
 
 
-@_inlined
-def _load_be64(buffer: npt.NDArray[np.uint8], at: int, end: int) -> int:
-    """Eight bytes from ``at`` as a big-endian integer, zero past ``end`` (GCM's padding)."""
-    value = 0
-    if at + 8 <= end:
-        for k in range(8):
-            value = (value << 8) | buffer[at + k]
-    else:
-        for k in range(8):
-            value = (value << 8) | (buffer[at + k] if at + k < end else 0)
-    return value
+@_kernel
+def _gcm_counter_blocks(
+    nonces: npt.NDArray[np.uint8], nonce_at: npt.NDArray[np.int64], payload: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Every block SM4 must encrypt for the array: block 0 is zero (giving ``H``), then for
+    each value ``J0 = nonce || 1`` and its counters ``nonce || 2, 3, ...``; also the index of
+    each value's ``J0``."""
+    count = payload.shape[0]
+    first_block = np.empty(count, np.int64)
+    total = 1
+    for i in range(count):
+        first_block[i] = total
+        total += 1 + (payload[i] + 15) // 16
+    blocks = np.empty(total * 16, np.uint8)
+    for k in range(16):
+        blocks[k] = 0
+    for i in range(count):
+        for c in range(1 + (payload[i] + 15) // 16):
+            at = (first_block[i] + c) * 16
+            for k in range(GCM_NONCE_BYTES):
+                blocks[at + k] = nonces[nonce_at[i] + k]
+            counter = (1 + c) & 0xFFFFFFFF
+            for k in range(4):
+                blocks[at + 12 + k] = (counter >> (24 - 8 * k)) & 0xFF
+    return blocks, first_block
 
 
-@_inlined
+@_kernel
 def _times_h(
     x_high: int, x_low: int, table_high: npt.NDArray[np.int64], table_low: npt.NDArray[np.int64]
 ) -> tuple[int, int]:
@@ -274,35 +292,33 @@ def _times_h(
     return z_high, z_low
 
 
-@_inlined
-def _ghash_update(
-    x_high: int,
-    x_low: int,
-    buffer: npt.NDArray[np.uint8],
-    start: int,
-    length: int,
-    table_high: npt.NDArray[np.int64],
-    table_low: npt.NDArray[np.int64],
-) -> tuple[int, int]:
-    """GHASH state after absorbing ``buffer[start:start + length]``, zero-padded to 16 bytes."""
-    end = start + length
-    for at in range(start, end, 16):
-        x_high ^= _load_be64(buffer, at, end)
-        x_low ^= _load_be64(buffer, at + 8, end)
-        x_high, x_low = _times_h(x_high, x_low, table_high, table_low)
-    return x_high, x_low
-
-
 @_kernel
-def _ghash_key(
-    stream: npt.NDArray[np.uint8], aad: npt.NDArray[np.uint8]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
-    """What GHASH needs that is the same for every value: tables ``T[i, b] = (b at byte i) * H``
-    for ``H`` = the first 16 bytes of ``stream`` (so a product with ``H`` is 16 lookups), and
-    the GHASH state after the associated data."""
-    h_high = _load_be64(stream, 0, 16)
-    h_low = _load_be64(stream, 8, 16)
-    # powers[j] = H * x^j; GCM's x^0 is the most significant bit of byte 0.
+def _gcm_crypt(
+    sealing: bool,
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    rows: npt.NDArray[np.int64],
+    nonces: npt.NDArray[np.uint8],
+    stream: npt.NDArray[np.uint8],
+    first_block: npt.NDArray[np.int64],
+    aad: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.uint8], int]:
+    """GCM for each of ``rows`` given the SM4 output ``stream`` of :func:`_gcm_counter_blocks`.
+
+    Sealing, ``data`` holds plaintexts and ``out`` gets ``nonce || ciphertext || tag`` (nonces
+    from ``nonces``); opening, ``data`` holds such tokens and ``out`` gets the plaintexts, and
+    the count of tokens whose tag is wrong is returned (``out`` is garbage unless it is zero).
+    ``out`` is laid out by ``out_offsets``. Both directions share one loop, so the kernel is
+    compiled once.
+    """
+    # GHASH multiplies by H, the first block of the stream: tables T[i, b] = (b at byte i) * H
+    # make that 16 lookups. powers[j] = H * x^j, where GCM's x^0 is the top bit of byte 0.
+    h_high = 0
+    h_low = 0
+    for k in range(8):
+        h_high = (h_high << 8) | stream[k]
+        h_low = (h_low << 8) | stream[8 + k]
     powers_high = np.empty(128, np.int64)
     powers_low = np.empty(128, np.int64)
     for j in range(128):
@@ -321,128 +337,63 @@ def _ghash_key(
             for b in range(bit):
                 table_high[i, bit + b] = table_high[i, b] ^ powers_high[power]
                 table_low[i, bit + b] = table_low[i, b] ^ powers_low[power]
-    aad_high, aad_low = _ghash_update(0, 0, aad, 0, aad.shape[0], table_high, table_low)
-    return table_high, table_low, aad_high, aad_low
-
-
-@_kernel
-def _gcm_counter_blocks(
-    nonces: npt.NDArray[np.uint8], nonce_at: npt.NDArray[np.int64], payload: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Every block SM4 must encrypt for the array: block 0 is zero (giving ``H``), then for
-    each value ``J0 = nonce || 1`` and its counters ``nonce || 2, 3, ...``; also the index of
-    each value's ``J0``."""
-    count = payload.shape[0]
-    first_block = np.empty(count, np.int64)
-    total = 1
-    for i in range(count):
-        first_block[i] = total
-        total += 1 + (payload[i] + 15) // 16
-    blocks = np.empty(total * 16, np.uint8)
-    blocks[:16] = 0
-    for i in range(count):
-        nonce = nonces[nonce_at[i] : nonce_at[i] + GCM_NONCE_BYTES]
-        for c in range(1 + (payload[i] + 15) // 16):
-            at = (first_block[i] + c) * 16
-            blocks[at : at + GCM_NONCE_BYTES] = nonce
-            counter = (1 + c) & 0xFFFFFFFF
-            for k in range(4):
-                blocks[at + 12 + k] = (counter >> (24 - 8 * k)) & 0xFF
-    return blocks, first_block
-
-
-@_inlined
-def _gcm_tag(
-    x_high: int,
-    x_low: int,
-    aad_bytes: int,
-    text_bytes: int,
-    stream: npt.NDArray[np.uint8],
-    j0_at: int,
-    table_high: npt.NDArray[np.int64],
-    table_low: npt.NDArray[np.int64],
-    out: npt.NDArray[np.uint8],
-    out_at: int,
-) -> None:
-    """Finish GHASH with the lengths block and write ``E(K, J0) ^ S`` to ``out[out_at:+16]``."""
-    x_high, x_low = _times_h(
-        x_high ^ (aad_bytes * 8), x_low ^ (text_bytes * 8), table_high, table_low
-    )
-    for k in range(8):
-        out[out_at + k] = stream[j0_at + k] ^ ((x_high >> (56 - 8 * k)) & 0xFF)
-        out[out_at + 8 + k] = stream[j0_at + 8 + k] ^ ((x_low >> (56 - 8 * k)) & 0xFF)
-
-
-@_kernel
-def _gcm_seal(
-    offsets: npt.NDArray[np.int64],
-    data: npt.NDArray[np.uint8],
-    rows: npt.NDArray[np.int64],
-    nonces: npt.NDArray[np.uint8],
-    stream: npt.NDArray[np.uint8],
-    first_block: npt.NDArray[np.int64],
-    aad: npt.NDArray[np.uint8],
-    out_offsets: npt.NDArray[np.int32],
-) -> npt.NDArray[np.uint8]:
-    """The data buffer of ``nonce || ciphertext || tag`` for each of ``rows``, laid out by
-    ``out_offsets``."""
-    table_high, table_low, aad_high, aad_low = _ghash_key(stream, aad)
-    out = np.empty(out_offsets[-1], np.uint8)
-    for r in range(rows.shape[0]):
-        row = rows[r]
-        start = offsets[row]
-        length = offsets[row + 1] - start
-        at = out_offsets[row]
-        out[at : at + GCM_NONCE_BYTES] = nonces[GCM_NONCE_BYTES * r : GCM_NONCE_BYTES * (r + 1)]
-        text_at = at + GCM_NONCE_BYTES
-        keystream_at = (first_block[r] + 1) * 16
-        for k in range(length):
-            out[text_at + k] = data[start + k] ^ stream[keystream_at + k]
-        x_high, x_low = _ghash_update(
-            aad_high, aad_low, out, text_at, length, table_high, table_low
+    # The GHASH state after the associated data is the same for every value.
+    aad_high = 0
+    aad_low = 0
+    for at in range(0, aad.shape[0], 16):
+        block_high = 0
+        block_low = 0
+        for k in range(16):
+            byte = aad[at + k] if at + k < aad.shape[0] else 0
+            if k < 8:
+                block_high = (block_high << 8) | byte
+            else:
+                block_low = (block_low << 8) | byte
+        aad_high, aad_low = _times_h(
+            aad_high ^ block_high, aad_low ^ block_low, table_high, table_low
         )
-        _gcm_tag(
-            x_high, x_low, aad.shape[0], length, stream, first_block[r] * 16,
-            table_high, table_low, out, text_at + length,
-        )  # fmt: skip
-    return out
-
-
-@_kernel
-def _gcm_open(
-    offsets: npt.NDArray[np.int64],
-    data: npt.NDArray[np.uint8],
-    rows: npt.NDArray[np.int64],
-    stream: npt.NDArray[np.uint8],
-    first_block: npt.NDArray[np.int64],
-    aad: npt.NDArray[np.uint8],
-    out_offsets: npt.NDArray[np.int32],
-) -> tuple[npt.NDArray[np.uint8], int]:
-    """The data buffer of the plaintexts of ``rows``' tokens, laid out by ``out_offsets``, and
-    how many tokens failed authentication (the buffer is garbage unless that is zero)."""
-    table_high, table_low, aad_high, aad_low = _ghash_key(stream, aad)
     out = np.empty(out_offsets[-1], np.uint8)
-    expected = np.empty(GCM_TAG_BYTES, np.uint8)
     failed = 0
     for r in range(rows.shape[0]):
         row = rows[r]
-        text_at = offsets[row] + GCM_NONCE_BYTES
-        length = offsets[row + 1] - text_at - GCM_TAG_BYTES
-        x_high, x_low = _ghash_update(
-            aad_high, aad_low, data, text_at, length, table_high, table_low
+        source = offsets[row] + (0 if sealing else GCM_NONCE_BYTES)
+        length = offsets[row + 1] - source - (0 if sealing else GCM_TAG_BYTES)
+        target = out_offsets[row]
+        if sealing:
+            for k in range(GCM_NONCE_BYTES):
+                out[target + k] = nonces[GCM_NONCE_BYTES * r + k]
+            target += GCM_NONCE_BYTES
+        keystream = (first_block[r] + 1) * 16
+        x_high, x_low = aad_high, aad_low
+        for at in range(0, length, 16):
+            block_high = 0
+            block_low = 0
+            for k in range(16):
+                byte = 0
+                if at + k < length:
+                    given = data[source + at + k] & 0xFF  # widened to int64
+                    produced = given ^ stream[keystream + at + k]
+                    out[target + at + k] = produced
+                    byte = produced if sealing else given  # GHASH reads the ciphertext
+                if k < 8:
+                    block_high = (block_high << 8) | byte
+                else:
+                    block_low = (block_low << 8) | byte
+            x_high, x_low = _times_h(x_high ^ block_high, x_low ^ block_low, table_high, table_low)
+        # The lengths block, then the tag E(K, J0) ^ S.
+        x_high, x_low = _times_h(
+            x_high ^ (aad.shape[0] * 8), x_low ^ (length * 8), table_high, table_low
         )
-        _gcm_tag(
-            x_high, x_low, aad.shape[0], length, stream, first_block[r] * 16,
-            table_high, table_low, expected, 0,
-        )  # fmt: skip
+        j0 = first_block[r] * 16
         difference = 0
         for k in range(GCM_TAG_BYTES):
-            difference |= expected[k] ^ data[text_at + length + k]
+            s = (x_high if k < 8 else x_low) >> (56 - 8 * (k % 8))
+            tag_byte = stream[j0 + k] ^ (s & 0xFF)
+            if sealing:
+                out[target + length + k] = tag_byte
+            else:
+                difference |= tag_byte ^ data[source + length + k]
         failed += difference != 0
-        at = out_offsets[row]
-        keystream_at = (first_block[r] + 1) * 16
-        for k in range(length):
-            out[at + k] = data[text_at + k] ^ stream[keystream_at + k]
     return out, failed
 
 
@@ -454,6 +405,14 @@ def _single_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if array.type not in _BINARY_LIKE:
         raise TypeError(f"Expected a string or binary Arrow array, got {array.type}.")
     return array
+
+
+def _frozen(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A read-only view: numba compiles a kernel once per argument type, and read-only is
+    part of the type, so every byte input goes in read-only whatever its origin."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _buffers(
@@ -511,10 +470,14 @@ class HmacSm3Pseudonymiser:
     compressions. The same key always gives the same pseudonym, so masked columns still join.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_inner", "_length", "_outer")
 
-    def __init__(self, key: bytes) -> None:
-        """Precompute the SM3 states after ``key ^ ipad`` and ``key ^ opad`` (RFC 2104)."""
+    def __init__(self, key: bytes, *, length: int = 2 * 32) -> None:
+        """Precompute the SM3 states after ``key ^ ipad`` and ``key ^ opad`` (RFC 2104);
+        pseudonyms are the first ``length`` hex characters (1-64) of the HMAC."""
+        if not 1 <= length <= 2 * _SM3_DIGEST:
+            raise ValidationFailed(f"a pseudonym is 1 to {2 * _SM3_DIGEST} hex characters")
+        self._length = length
         if len(key) > _SM3_BLOCK:
             key = sm3(key)  # RFC 2104: a key longer than a block is hashed first
         key_block = key.ljust(_SM3_BLOCK, b"\0")
@@ -532,12 +495,16 @@ class HmacSm3Pseudonymiser:
         return f"{type(self).__name__}(key=<hidden>)"
 
     def __call__(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """A ``pa.string()`` array of 64-character pseudonyms; nulls stay null."""
+        """A ``pa.string()`` array of pseudonyms; nulls stay null."""
         array = _single_array(values)
         offsets, data, valid = _buffers(array)
-        out_offsets = _row_offsets(np.full(len(array), 2 * _SM3_DIGEST, np.int64), valid)
+        out_offsets = _row_offsets(np.full(len(array), self._length, np.int64), valid)
         rows = np.flatnonzero(valid)
         _, hex_digits = _sm3_lanes(offsets, data, rows, self._inner, self._outer)
+        if self._length < 2 * _SM3_DIGEST:
+            hex_digits = np.ascontiguousarray(
+                hex_digits.reshape(-1, 2 * _SM3_DIGEST)[:, : self._length]
+            ).ravel()
         return _arrow_array(pa.string(), valid, array.null_count, out_offsets, hex_digits)
 
 
@@ -553,7 +520,7 @@ def _sm4_encrypt_blocks(key: bytes, blocks: npt.NDArray[np.uint8]) -> npt.NDArra
     # ECB over counter blocks is how CTR and GCM are built; it never touches plaintext here.
     encryptor = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()  # noqa: S305
     out = np.empty(blocks.shape[0] + 15, np.uint8)  # update_into wants a block of slack
-    written = encryptor.update_into(blocks, out)
+    written = encryptor.update_into(blocks.data, out.data)
     encryptor.finalize()
     return out[:written]
 
@@ -590,7 +557,7 @@ def sm4_gcm_encrypt_array(
     blocks, first_block = _gcm_counter_blocks(nonces, nonce_at, lengths[rows])
     stream = _sm4_encrypt_blocks(key, blocks)
     aad = np.frombuffer(associated_data or b"", np.uint8)
-    out = _gcm_seal(offsets, data, rows, nonces, stream, first_block, aad, out_offsets)
+    out, _ = _gcm_crypt(True, offsets, data, rows, nonces, stream, first_block, aad, out_offsets)
     return _arrow_array(pa.binary(), valid, array.null_count, out_offsets, out)
 
 
@@ -613,7 +580,9 @@ def sm4_gcm_decrypt_array(
     blocks, first_block = _gcm_counter_blocks(data, offsets[rows], lengths[rows] - _GCM_OVERHEAD)
     stream = _sm4_encrypt_blocks(key, blocks)
     aad = np.frombuffer(associated_data or b"", np.uint8)
-    out, failed = _gcm_open(offsets, data, rows, stream, first_block, aad, out_offsets)
+    out, failed = _gcm_crypt(
+        False, offsets, data, rows, data, stream, first_block, aad, out_offsets
+    )
     if too_short or failed:
         details: list[dict[str, Any]] = []
         if too_short:
@@ -634,3 +603,58 @@ def sm4_gcm_decrypt_array(
             details=[{"field": "token", "reason": "not_utf8"}],
         ) from None
     return result
+
+
+# -- hex text forms ------------------------------------------------------------------------------
+
+
+def _spans(
+    values: pa.Array,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """Each value's bytes: its offsets rebased to 0, the bytes they span, and validity."""
+    offsets, data, valid = _buffers(values)
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]], valid
+
+
+def hex_strings(values: pa.Array, prefix: str) -> pa.Array:
+    """``prefix`` + lower-case hex of each binary value, NULLs kept; vectorised in numpy."""
+    values = _single_array(values).cast(pa.binary())
+    offsets, raw, valid = _spans(values)
+    lengths = np.diff(offsets)
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    out_offsets = _row_offsets(lengths * 2 + head.size, valid).astype(np.int64)
+    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
+    starts = out_offsets[:-1][valid]
+    for position, byte in enumerate(head):
+        out[starts + position] = byte
+    # Digit k of a value's hex lands at its start + the prefix + k.
+    present = np.repeat(valid, lengths)
+    kept = raw[present]
+    digits = np.empty(kept.size * 2, dtype=np.uint8)
+    digits[0::2], digits[1::2] = _HEX_DIGITS[kept >> 4], _HEX_DIGITS[kept & 15]
+    spans = lengths[valid] * 2
+    within = np.arange(digits.size) - np.repeat(np.cumsum(spans) - spans, spans)
+    out[np.repeat(starts + head.size, spans) + within] = digits
+    return _arrow_array(pa.string(), valid, values.null_count, out_offsets.astype(np.int32), out)
+
+
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def hex_bytes(values: pa.Array) -> pa.Array:
+    """Each hex text as its bytes (binary), NULLs kept; ``ValidationFailed`` on a value that
+    is not hex (odd length, other characters). Vectorised in numpy."""
+    values = _single_array(values).cast(pa.string())
+    offsets, raw, valid = _spans(values)
+    nibbles = _NIBBLE[raw]
+    if np.any(np.diff(offsets) % 2) or np.any(nibbles == 255):
+        raise ValidationFailed(
+            "a value is not hex text",
+            details=[{"field": "token", "reason": "not_hex"}],
+        )
+    decoded = ((nibbles[0::2] << 4) | nibbles[1::2]).astype(np.uint8)
+    return _arrow_array(
+        pa.binary(), valid, values.null_count, (offsets // 2).astype(np.int32), decoded
+    )
