@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform as host
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -62,6 +60,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from machine import facts  # bench/machine.py (scripts run from bench/)
 
 from rongshu.catalog import service as catalog
 from rongshu.catalog.schemas import (
@@ -745,28 +744,6 @@ def check_ric(
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def facts() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603 - a fixed git command
-            ["git", *args],  # noqa: S607
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent.parent,
-        )
-        return done.stdout.strip()
-
-    import duckdb
-
-    dirty = " (src/ has uncommitted changes)" if git("status", "--porcelain", "--", "src") else ""
-    memory = Path("/proc/meminfo").read_text().split()[1]
-    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
-    return (
-        f"commit {git('rev-parse', '--short', 'HEAD')}{dirty}; {os.cpu_count()} cores, "
-        f"{int(memory) / 2**20:.1f} GiB; Python {host.python_version()}, DuckDB "
-        f"{duckdb.__version__}; load average {load}"
-    )
 
 
 def report(ours: list[Measured], record: RunPublic, peers: list[Measured]) -> None:

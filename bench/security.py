@@ -45,13 +45,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform as host
 import random
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,6 +62,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from machine import facts  # bench/machine.py (scripts run from bench/)
 
 from rongshu.core.keys import KeyPurpose, LocalKeyDirectory
 from rongshu.demo.addresses import home_address, random_district
@@ -694,28 +692,6 @@ def measure_python_masking(sample: pa.Table, keys: LocalKeyDirectory, repeat: in
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def facts() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603 - a fixed git command
-            ["git", *args],  # noqa: S607
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent.parent,
-        )
-        return done.stdout.strip()
-
-    import duckdb
-
-    dirty = " (src/ has uncommitted changes)" if git("status", "--porcelain", "--", "src") else ""
-    memory = Path("/proc/meminfo").read_text().split()[1]
-    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
-    return (
-        f"commit {git('rev-parse', '--short', 'HEAD')}{dirty}; {os.cpu_count()} cores, "
-        f"{int(memory) / 2**20:.1f} GiB; Python {host.python_version()}, DuckDB "
-        f"{duckdb.__version__}, pyarrow {pa.__version__}; load average {load}"
-    )
 
 
 def command() -> str:

@@ -65,12 +65,9 @@ Limits
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -78,12 +75,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import python_calamine as calamine
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from rongshu.core.crypto import hmac_sm3, sm3
 from rongshu.core.errors import ValidationFailed
+from rongshu.ingest.connectors import open_connector
+from rongshu.ingest.connectors.base import SourceSpec
 
 __all__ = [
     "DEFAULT_MAX_RELATIVE_CHANGE",
@@ -343,15 +340,25 @@ def read_table_file(path: Path) -> pa.Table:
     if path.stat().st_size == 0:
         raise ValidationFailed(f"{path.name} is empty", details=[{"field": "path"}])
     suffix = path.suffix.lower()
-    if suffix in {".csv", ".txt", ".tsv"}:
-        table = _read_delimited(path)
-    elif suffix in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}:
-        table = _read_workbook(path)
-    else:
+    kind = "csv" if suffix in {".csv", ".txt", ".tsv"} else "excel"
+    if suffix not in {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}:
         raise ValidationFailed(
             f"{path.name}: read CSV (.csv, .txt, .tsv) or Excel (.xlsx, .xls, .ods) files only",
             details=[{"field": "path", "value": suffix}],
         )
+    # The ingest connectors read it as a department's file: encoding detected, text columns.
+    connector = open_connector(SourceSpec(kind=kind, options={"path": str(path)}))
+    names = connector.columns()
+    if len(set(names)) != len(names):
+        raise ValidationFailed(
+            f"{path.name} repeats a column name", details=[{"field": "columns", "value": names}]
+        )
+    batches = list(connector.batches())
+    table = (
+        pa.Table.from_batches(batches)
+        if batches
+        else pa.table({name: pa.array([], pa.string()) for name in names})
+    )
     if table.num_rows == 0:
         raise ValidationFailed(f"{path.name} has column names but no rows")
     return table
@@ -778,97 +785,6 @@ def _parse_numbers(text: pa.Array) -> Floats:
     bare = pc.replace_substring(pc.utf8_trim_whitespace(text), ",", "")
     numeric = pc.match_substring_regex(bare, _NUMBER)
     return _floats(pc.if_else(numeric, bare, pa.scalar(None, pa.string())).cast(pa.float64()))
-
-
-# --- reading leaked files ---------------------------------------------------------------------
-
-
-def _read_delimited(path: Path) -> pa.Table:
-    data = path.read_bytes()
-    text = _decode(path, data).lstrip("\r\n")
-    header_line = text.splitlines()[0] if text else ""
-    delimiter = max(",\t;|", key=header_line.count)
-    names = _column_names(path, next(csv.reader([header_line], delimiter=delimiter), []))
-    try:
-        return pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise ValidationFailed(f"{path.name} is not a readable CSV file ({exc})") from None
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030; a clear error naming the first bad byte."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ValidationFailed(
-                f"{path.name} is neither UTF-8 nor GB18030 (bad byte at offset {utf8_error.start})",
-                details=[{"field": "encoding", "offset": utf8_error.start}],
-            ) from None
-
-
-def _read_workbook(path: Path) -> pa.Table:
-    try:
-        workbook = calamine.CalamineWorkbook.from_path(str(path))
-        visible = [
-            m.name
-            for m in workbook.sheets_metadata
-            if m.visible == calamine.SheetVisibleEnum.Visible
-            and m.typ == calamine.SheetTypeEnum.WorkSheet
-        ]
-        sheet_rows = workbook.get_sheet_by_name((visible or workbook.sheet_names)[0]).to_python()
-    except (calamine.CalamineError, OSError, ValueError, IndexError) as exc:
-        raise ValidationFailed(f"{path.name} is not a readable workbook ({exc})") from None
-    rows = [row for row in sheet_rows if any(cell not in ("", None) for cell in row)]
-    if not rows:
-        raise ValidationFailed(f"{path.name} has no filled cells")
-    names = _column_names(path, [_cell_text(cell) or "" for cell in rows[0]])
-    width = len(names)
-    body = [list(row[:width]) + [""] * (width - len(row)) for row in rows[1:]]
-    columns = [pa.array([_cell_text(row[i]) for row in body], pa.string()) for i in range(width)]
-    return pa.Table.from_arrays(columns, names=names)
-
-
-def _column_names(path: Path, header: Sequence[str]) -> list[str]:
-    names = [name.strip() or f"column_{i + 1}" for i, name in enumerate(header)]
-    if not names:
-        raise ValidationFailed(f"{path.name} has no column names")
-    if len(set(names)) != len(names):
-        raise ValidationFailed(
-            f"{path.name} repeats a column name", details=[{"field": "columns", "value": names}]
-        )
-    return names
-
-
-def _cell_text(cell: Any) -> str | None:
-    """An Excel cell as the text a CSV of it would hold; None when empty."""
-    if cell is None or cell == "":
-        return None
-    if isinstance(cell, bool):
-        return "true" if cell else "false"
-    if isinstance(cell, float):
-        return str(int(cell)) if cell.is_integer() and abs(cell) < 1e15 else repr(cell)
-    if isinstance(cell, datetime):
-        return cell.isoformat(sep=" ")
-    if isinstance(cell, date | time):
-        return cell.isoformat()
-    if isinstance(cell, timedelta):
-        seconds = int(cell.total_seconds())
-        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return str(cell)
 
 
 # --- small Arrow helpers ----------------------------------------------------------------------

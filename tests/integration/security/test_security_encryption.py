@@ -28,6 +28,10 @@ from rongshu.security.schemas import MaskingProfile
 
 from ..conftest import Declare
 
+# The metadata database is incidental here (SQLite and PostgreSQL are covered by
+# test_security_service): one engine keeps the suite fast.
+pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+
 CODE = "350100-GA-9005"
 
 

@@ -24,6 +24,10 @@ from rongshu.security.watermark import read_table_file
 
 from ..conftest import Declare, Write, field
 
+# The metadata database is incidental here (SQLite and PostgreSQL are covered by
+# test_security_service): one engine keeps the suite fast.
+pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+
 CODE = "350100-MZ-9003"
 RECIPIENTS = [f"部门{i:02d}" for i in range(8)]
 
@@ -133,7 +137,8 @@ def test_exports_need_keys_and_traces_need_a_matching_export(
 
 
 def test_the_cli_exports_and_traces(platform: Platform, payments: str, tmp_path: Path) -> None:
-    runner = CliRunner()
+    url = platform.settings.database_url
+    runner = CliRunner(env={"RONGSHU_DATABASE_URL": url} if url else None)
     data_dir = str(platform.settings.data_dir)
     out = tmp_path / "cli.csv"
     exported = runner.invoke(

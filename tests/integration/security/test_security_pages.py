@@ -16,6 +16,10 @@ from rongshu.security import service
 
 from ..conftest import Declare, MakeUser, Write, field, sign_in
 
+# The metadata database is incidental here (SQLite and PostgreSQL are covered by
+# test_security_service): one engine keeps the suite fast.
+pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+
 CODE = "350100-GA-9002"
 PAGE = f"/console/security/resources/{CODE}"
 

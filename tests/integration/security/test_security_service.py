@@ -151,6 +151,7 @@ def test_only_the_security_admin_edits_the_matrix(platform: Platform) -> None:
             actor=admin,
         )
         assert rule.updated_by == "sec" and rule.operator is MaskOperator.REDACT
+    platform.ledger.flush()  # refusals are appended in the background (group commit)
     with platform.db.session_scope() as session:
         denied = session.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
         assert any(entry.actor == "ga-steward" for entry in denied)
