@@ -171,13 +171,14 @@ def test_a_load_process_killed_mid_write_leaves_the_previous_version_and_reruns(
         env=own_settings(),
     )
     try:
-        deadline, read = time.monotonic() + 20, 0
+        # A bound on waiting, not a speed test: the suite's other processes share the cores.
+        deadline, read = time.monotonic() + 90, 0
         while time.monotonic() < deadline and process.poll() is None and read < MID_WRITE:
             time.sleep(0.05)
             text = report.read_text() if report.exists() else ""
             read = int(text) if text.isdigit() else read
         assert process.poll() is None, "the load ended before it could be killed"
-        assert read >= MID_WRITE, f"the load read only {read:,} rows in 20 s"
+        assert read >= MID_WRITE, f"the load read only {read:,} rows in 90 s"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     finally:
