@@ -67,6 +67,8 @@ class LocalKeyDirectory:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # A version's key never changes once written: read each file once, not per batch.
+        self._read: dict[tuple[KeyPurpose, int], bytes] = {}
 
     def _path(self, purpose: KeyPurpose, version: int) -> Path:
         return self.directory / f"{purpose.value}.v{version}.key"
@@ -91,11 +93,15 @@ class LocalKeyDirectory:
         return versions[-1], self.get(purpose, versions[-1])
 
     def get(self, purpose: KeyPurpose, version: int) -> bytes:
-        path = self._path(purpose, version)
+        known = self._read.get((purpose, version))
+        if known is not None:
+            return known
         try:
-            return bytes.fromhex(path.read_text().strip())
+            key = bytes.fromhex(self._path(purpose, version).read_text().strip())
         except FileNotFoundError:
             raise NotFound(f"there is no version {version} of the {purpose.value} key") from None
+        self._read[(purpose, version)] = key
+        return key
 
     def rotate(self, purpose: KeyPurpose) -> int:
         while True:

@@ -92,7 +92,9 @@ class FieldCipher:
         """Tokens (of any key version still kept) as plain text; NULL stays NULL."""
         from rongshu.core.crypto_arrays import hex_bytes, sm4_gcm_decrypt_array
 
-        tokens = _single(tokens).cast(pa.string())
+        if isinstance(tokens, pa.ChunkedArray):
+            tokens = tokens.combine_chunks()
+        tokens = tokens.cast(pa.string())
         if not len(tokens):
             return pa.array([], pa.string())
         parts = pc.split_pattern(tokens, ":", max_splits=2)
@@ -139,12 +141,6 @@ def open_batch(batch: pa.RecordBatch, cipher: FieldCipher | None) -> pa.RecordBa
         for i, name in enumerate(batch.schema.names)
     ]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-def _single(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return pa.concat_arrays(values.chunks) if values.num_chunks else pa.array([], values.type)
-    return values
 
 
 def _version_number(text: str) -> int:
