@@ -15,6 +15,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rongshu.quality.jobs",
     "rongshu.quality.correction_jobs",
     "rongshu.security.jobs",
+    "rongshu.exchange.jobs",
 )
 
 #: Modules that add hooks to other areas' extension points (e.g. checks after each load).
@@ -22,6 +23,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "rongshu.quality.hooks",
     "rongshu.quality.corrections",
     "rongshu.quality.objections",
+    "rongshu.exchange.hooks",
 )
 
 
@@ -43,6 +45,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "rongshu.ingest.demo",
     "rongshu.quality.demo",
     "rongshu.security.demo",
+    "rongshu.exchange.demo",
 )
 
 

@@ -42,6 +42,7 @@ from rongshu.core.identity.schemas import (
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
+from rongshu.exchange import cli as exchange_cli
 from rongshu.ingest import cli as ingest_cli
 from rongshu.quality import cli as quality_cli
 from rongshu.security import cli as security_cli
@@ -68,6 +69,7 @@ app.add_typer(ingest_cli.app, name="ingest")
 app.add_typer(standards_cli.app, name="standards")
 app.add_typer(quality_cli.app, name="quality")
 app.add_typer(security_cli.app, name="security")
+app.add_typer(exchange_cli.app, name="exchange")
 
 # -- setup and serving ---------------------------------------------------------------------
 
@@ -290,6 +292,7 @@ def app_create(
                 session,
                 app_id=created.id,
                 secret=platform.secret,
+                keys=platform.data_keys,
                 actor=cli_actor(),
                 ledger=platform.ledger,
             )
@@ -341,6 +344,7 @@ def app_key_issue(
                 session,
                 app_id=app_id,
                 secret=platform.secret,
+                keys=platform.data_keys,
                 actor=cli_actor(),
                 ledger=platform.ledger,
             )

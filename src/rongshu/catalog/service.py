@@ -393,6 +393,17 @@ def published_resources(session: Session, *, open_only: bool = False) -> list[Re
     return result
 
 
+def published_resource(session: Session, code: str) -> ResourcePublic | None:
+    """Resource ``code`` as its latest published catalog version declares it (None if it was
+    never published or is retired): what sharing and opening go by, whoever asks."""
+    row = _resource(session, code)
+    spec = _published_spec(session, row)
+    if spec is None or row.status == ResourceStatus.RETIRED.value:
+        return None
+    view = resource_public(row, spec)
+    return view.model_copy(update={"status": ResourceStatus.PUBLISHED})
+
+
 def published_spec(session: Session, code: str) -> tuple[int, ResourceSpec] | None:
     """The latest published version number of resource ``code`` and its declaration, if any."""
     found = _latest_version(session, _resource(session, code))

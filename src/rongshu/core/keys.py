@@ -1,8 +1,9 @@
 """Data keys: versioned, by purpose, from a key provider (a local key directory by default).
 
 Purposes: ``pseudonym`` (SM3-HMAC masking tokens), ``masking`` (SM4-GCM masking output),
-``field`` (SM4-GCM encryption of core and important fields at rest) and ``watermark`` (the
-master key each recipient's fingerprint key is derived from). Each purpose has versions 1, 2,
+``field`` (SM4-GCM encryption of core and important fields at rest), ``watermark`` (the
+master key each recipient's fingerprint key is derived from) and ``credential`` (SM4-GCM sealing
+of API keys' signing secrets). Each purpose has versions 1, 2,
 ...; the highest is current, older ones stay readable so data written under them can still be
 decrypted until a rotation has re-encrypted it.
 
@@ -34,11 +35,13 @@ class KeyPurpose(LabelledEnum):
     MASKING = "masking", "脱敏加密密钥 (SM4)"
     FIELD = "field", "字段加密密钥 (SM4)"
     WATERMARK = "watermark", "水印主密钥 (SM3-HMAC)"
+    CREDENTIAL = "credential", "凭据加密密钥 (SM4)"
 
     @property
     def size(self) -> int:
         """Key bytes: SM4 keys are 128 bits, HMAC keys 256."""
-        return SM4_KEY_BYTES if self in (KeyPurpose.MASKING, KeyPurpose.FIELD) else HMAC_KEY_BYTES
+        sm4 = (KeyPurpose.MASKING, KeyPurpose.FIELD, KeyPurpose.CREDENTIAL)
+        return SM4_KEY_BYTES if self in sm4 else HMAC_KEY_BYTES
 
 
 @runtime_checkable

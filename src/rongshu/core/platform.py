@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rongshu.core.audit.ledger import AuditLedger
 from rongshu.core.crypto import SM2PrivateKey, load_or_create_signing_key
 from rongshu.core.db import Database
+from rongshu.core.keys import KeyProvider, LocalKeyDirectory
 from rongshu.core.settings import Settings
 
 
@@ -22,6 +23,11 @@ class Platform:
     db: Database
     signing_key: SM2PrivateKey
     ledger: AuditLedger = field(repr=False)
+    #: Data keys by purpose (a local key directory; a KMS or HSM would plug in here).
+    data_keys: KeyProvider = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.data_keys = LocalKeyDirectory(self.settings.keys_dir / "data")
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:

@@ -154,6 +154,38 @@ class Settings(BaseSettings):
             "run, comma-separated (error, warning, info)."
         ),
     )
+    exchange_approval_days: int = Field(
+        5,
+        ge=1,
+        description="Working days an owner department has to decide an application for its data.",
+    )
+    exchange_daily_quota: int = Field(
+        100_000, ge=1, description="Calls a day a new grant allows unless its approver sets more."
+    )
+    exchange_rate_per_second: int = Field(
+        500, ge=1, description="Calls a second a new grant allows (its rate limit)."
+    )
+    exchange_signature_window: int = Field(
+        300,
+        ge=10,
+        description=(
+            "Seconds a signed request's timestamp may differ from the server's clock; older or "
+            "newer requests are refused as stale, and nonces are remembered this long."
+        ),
+    )
+    exchange_daily_target: int = Field(
+        800_000,
+        ge=0,
+        description="The plan's daily indicator of queries and verifications (console home).",
+    )
+    exchange_push_retries: int = Field(
+        8, ge=0, description="Times a subscription's push to a consumer's endpoint is retried."
+    )
+    exchange_push_retry_delay: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds before the first retry of a failed push; each later retry doubles it.",
+    )
     log_format: str = Field("json", description="Log format: json (structured) or console.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
 

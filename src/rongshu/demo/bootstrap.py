@@ -155,7 +155,12 @@ def _demo_app(platform: Platform) -> str | None:
                 ledger=platform.ledger,
             ).id
         issued = identity.issue_api_key(
-            session, app_id=app_id, secret=platform.secret, actor=SYSTEM, ledger=platform.ledger
+            session,
+            app_id=app_id,
+            secret=platform.secret,
+            keys=platform.data_keys,
+            actor=SYSTEM,
+            ledger=platform.ledger,
         )
     return issued.api_key
 

@@ -27,7 +27,7 @@ from rongshu.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
-from rongshu.core.keys import KeyProvider, KeyPurpose, LocalKeyDirectory
+from rongshu.core.keys import KeyProvider, KeyPurpose
 from rongshu.core.platform import Platform
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.tables import Lake
@@ -58,8 +58,8 @@ _READ_ALIAS = "masked_source"
 
 
 def key_provider(platform: Platform) -> KeyProvider:
-    """The installation's data keys (a local key directory; a KMS would plug in here)."""
-    return LocalKeyDirectory(platform.settings.keys_dir / "data")
+    """The installation's data keys."""
+    return platform.data_keys
 
 
 # -- scans ---------------------------------------------------------------------------------------

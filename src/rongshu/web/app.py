@@ -20,6 +20,9 @@ from rongshu.core.identity import api as identity_api
 from rongshu.core.jobs import JobQueue
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings, load_settings
+from rongshu.exchange import api as exchange_api
+from rongshu.exchange import pages as exchange_pages
+from rongshu.exchange.gateway import Gateway
 from rongshu.ingest import api as ingest_api
 from rongshu.ingest import attaching as ingest_attaching
 from rongshu.ingest import pages as ingest_pages
@@ -49,6 +52,7 @@ API_ROUTERS: list[APIRouter] = [
     quality_api.router,
     security_api.router,
     corrections_api.router,
+    exchange_api.router,
 ]
 #: Every area's page router.
 PAGE_ROUTERS: list[APIRouter] = [
@@ -62,6 +66,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     quality_pages.router,
     quality_resource_pages.router,
     security_pages.router,
+    exchange_pages.router,
 ]
 
 
@@ -85,6 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.gateway.close()
         if owns_platform:
             app.state.platform.close()
 
@@ -100,6 +106,7 @@ def create_app(
     app.state.platform = platform
     app.state.queue = queue
     app.state.metrics = metrics
+    app.state.gateway = Gateway(platform)
     install_error_handlers(app)
 
     @app.exception_handler(pages.LoginRequired)

@@ -95,6 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RongshuError)
     async def _domain(request: Request, exc: RongshuError) -> Response:
         headers = {"WWW-Authenticate": "ApiKey"} if exc.status == 401 else None
+        retry = [d["retry_after"] for d in exc.details if "retry_after" in d]
+        if exc.status == 429 and retry:
+            headers = {"Retry-After": str(retry[0])}
         return error_response(request, exc.status, exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(StarletteHTTPException)

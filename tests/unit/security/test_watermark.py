@@ -20,6 +20,7 @@ from rongshu.security.watermark import (
     TraceResult,
     embed,
     read_table_file,
+    survey,
     trace,
 )
 
@@ -337,3 +338,33 @@ def test_mistakes_are_named(payments: pa.Table, keys: dict[str, bytes], tmp_path
     latin.write_bytes(b"a,b\n\xff\xfe\xff,1\n")
     with pytest.raises(ValidationFailed, match="cannot be read as UTF-8 or GB18030"):
         read_table_file(latin)
+
+
+@pytest.mark.parametrize(
+    ("key_columns", "markable"),
+    [
+        (KEY, None),
+        (KEY, ["amount", "area_mu", "township"]),
+        (["name"], None),  # thousands of names repeat: those rows carry no mark
+        (["area_mu", "paid_on"], None),  # a float in the key: its scale is found first
+    ],
+)
+def test_marks_do_not_depend_on_where_the_batches_are_cut(
+    payments: pa.Table,
+    keys: dict[str, bytes],
+    key_columns: list[str],
+    markable: list[str] | None,
+) -> None:
+    """A streamed export marks batch by batch; it must mark what the whole table would."""
+    key = keys["部门03"]
+    whole, report = embed(payments, key, key_columns=key_columns, markable=markable)
+    cut = pa.Table.from_batches(payments.to_batches(max_chunksize=777))
+
+    found = survey(cut.to_batches, cut.schema, key_columns=key_columns, markable=markable)
+    marker = found.watermarker(key)
+    pieces = pa.Table.from_batches([marker.mark(b) for b in cut.to_batches()])
+
+    assert report.cells_marked > 0
+    assert pieces.combine_chunks().equals(whole.combine_chunks())
+    assert marker.report().cells_marked == report.cells_marked
+    assert (found.rate, found.markable) == (report.rate, report.markable)

@@ -115,7 +115,12 @@ def issue_key(
     app_id: int, session: SessionDep, platform: PlatformDep, actor: ActorDep
 ) -> IssuedApiKey:
     return service.issue_api_key(
-        session, app_id=app_id, secret=platform.secret, actor=actor, ledger=platform.ledger
+        session,
+        app_id=app_id,
+        secret=platform.secret,
+        keys=platform.data_keys,
+        actor=actor,
+        ledger=platform.ledger,
     )
 
 

@@ -102,6 +102,9 @@ class ApiKey(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("app.id", ondelete="CASCADE"), index=True)
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
+    #: The secret part sealed with the ``credential`` data key (SM4-GCM), for checking signed
+    #: requests' HMAC-SM3; ``None`` for keys issued before signing existed.
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

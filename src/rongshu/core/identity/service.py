@@ -30,6 +30,7 @@ from rongshu.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from rongshu.core.identity.credentials import seal_signing_secret
 from rongshu.core.identity.models import (
     ApiKey,
     App,
@@ -53,6 +54,7 @@ from rongshu.core.identity.schemas import (
     UserCreate,
     UserPublic,
 )
+from rongshu.core.keys import KeyProvider
 from rongshu.core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -426,14 +428,27 @@ def get_app(session: Session, app_id: int) -> App:
 
 
 def issue_api_key(
-    session: Session, *, app_id: int, secret: bytes, actor: Actor, ledger: AuditLedger
+    session: Session,
+    *,
+    app_id: int,
+    secret: bytes,
+    keys: KeyProvider,
+    actor: Actor,
+    ledger: AuditLedger,
 ) -> IssuedApiKey:
-    """Create a key for an app. Only an HMAC-SM3 of its secret part is stored."""
+    """Create a key for an app. Its secret part is stored as an HMAC-SM3 (to check API-key
+    calls) and sealed with the ``credential`` data key (to check signed requests)."""
     require(actor, Permission.MANAGE_APPS, ledger, object_=f"app:{app_id}")
     app = get_app(session, app_id)
     key_id = secrets.token_hex(8)
     key_secret = secrets.token_urlsafe(32)
-    app.keys.append(ApiKey(key_id=key_id, secret_hash=_token_hash(secret, key_secret)))
+    app.keys.append(
+        ApiKey(
+            key_id=key_id,
+            secret_hash=_token_hash(secret, key_secret),
+            signing_secret=seal_signing_secret(keys, key_id, key_secret),
+        )
+    )
     session.flush()
     audit_on_commit(session, ledger, actor.audit("app.key_issue", f"app:{app.id}:key:{key_id}"))
     return IssuedApiKey(

@@ -1,0 +1,33 @@
+"""The exchange area's background work: daily at 08:45 ``exchange.escalate`` escalates
+pending applications past their deadline to the bureau; every minute
+``exchange.push_subscriptions`` gives each subscription behind its resource's latest version a
+delivery, then pushes what is due to the consumers' endpoints (a consumer that is down is tried
+again with backoff, see ``rongshu.exchange.subscriptions``).
+
+Planning here as well as after each load (``rongshu.exchange.hooks``) catches the versions of
+loads the job queue ran, which skip the after-load hooks, and of any other writer of the lake.
+"""
+
+from __future__ import annotations
+
+from rongshu.core.identity.schemas import SYSTEM
+from rongshu.core.jobs import JobContext, periodic
+from rongshu.core.platform import Platform
+from rongshu.exchange.applications import escalate_overdue
+from rongshu.exchange.subscriptions import plan_deliveries, push_due
+
+
+@periodic("exchange.push_subscriptions", cron="* * * * *")
+def push_subscriptions(ctx: JobContext) -> dict[str, int]:
+    """Plan new deliveries, then push the due ones."""
+    platform: Platform = ctx.resource("platform")
+    planned = plan_deliveries(platform)
+    return {"planned": planned, "delivered": push_due(platform)}
+
+
+@periodic("exchange.escalate", cron="45 8 * * *")
+def escalate(ctx: JobContext) -> list[str]:
+    """Escalate pending applications past their approval deadline to the bureau."""
+    platform: Platform = ctx.resource("platform")
+    with platform.db.session_scope() as session:
+        return escalate_overdue(session, ledger=platform.ledger, actor=SYSTEM)
