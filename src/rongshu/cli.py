@@ -139,13 +139,14 @@ def db_upgrade(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Serve the web console, portal and API (and run background jobs in-process)."""
     from rongshu.web.server import run_server
 
     settings = cli_settings(data_dir)
-    run_server(settings, host=host or settings.host, port=port or settings.port)
+    run_server(settings, host=host or settings.host, port=port or settings.port, workers=workers)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The exchange area's background work: daily at 08:45 ``exchange.escalate`` escalates
+"""The exchange area's background work: ``exchange.build_serving_index`` builds the serving
+index of a new lake version; daily at 08:45 ``exchange.escalate`` escalates
 pending applications past their deadline to the bureau; every minute
 ``exchange.push_subscriptions`` gives each subscription behind its resource's latest version a
 delivery, then pushes what is due to the consumers' endpoints (a consumer that is down is tried
@@ -11,8 +12,9 @@ loads the job queue ran, which skip the after-load hooks, and of any other write
 from __future__ import annotations
 
 from rongshu.core.identity.schemas import SYSTEM
-from rongshu.core.jobs import JobContext, periodic
+from rongshu.core.jobs import JobContext, job, periodic
 from rongshu.core.platform import Platform
+from rongshu.exchange import serving
 from rongshu.exchange.applications import escalate_overdue
 from rongshu.exchange.subscriptions import plan_deliveries, push_due
 
@@ -31,3 +33,11 @@ def escalate(ctx: JobContext) -> list[str]:
     platform: Platform = ctx.resource("platform")
     with platform.db.session_scope() as session:
         return escalate_overdue(session, ledger=platform.ledger, actor=SYSTEM)
+
+
+@job("exchange.build_serving_index")
+def build_serving_index(ctx: JobContext, *, code: str, version: int | None = None) -> str:
+    """Build the serving index of a resource's lake version, so the first query or
+    verification of that version does not wait for it; returns the file's path."""
+    platform: Platform = ctx.resource("platform")
+    return str(serving.build(platform, code, version))

@@ -48,7 +48,6 @@ from sqlalchemy import select
 from rongshu.catalog.schemas import FieldType
 from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3
 from rongshu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from rongshu.core.jobs import JobContext
 from rongshu.core.keys import KeyProvider, KeyPurpose
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
@@ -69,7 +68,6 @@ __all__ = [
     "ServingIndex",
     "ServingStore",
     "build",
-    "build_serving_index",
     "normalise_array",
     "normalise_text",
     "query",
@@ -380,16 +378,6 @@ def build(platform: Platform, code: str, version: int | None = None) -> Path:
     return target
 
 
-def build_serving_index(
-    ctx: JobContext, *, code: str, version: int | None = None
-) -> dict[str, Any]:
-    """Job: build the serving index of a resource's lake version (after a load), so the first
-    query or verification of that version does not wait for it."""
-    platform: Platform = ctx.resource("platform")
-    path = build(platform, code, version)
-    return {"resource_code": code, "path": str(path)}
-
-
 def _no_data(code: str) -> str:
     return f"resource {code} has no data in the lake yet: load it before querying or verifying"
 
@@ -612,6 +600,11 @@ class ServingStore:
         index = ServingIndex(path, self.keys)
         self._served[code] = _Served(index, log_mtime, time.monotonic())
         return index
+
+    def fresh(self, code: str) -> bool:
+        """Whether ``index(code)`` answers from memory now (no lake check, no build due)."""
+        served = self._served.get(code)
+        return served is not None and time.monotonic() - served.checked < CHECK_SECONDS
 
     def masks(self, code: str, profile: MaskingProfile, columns: Sequence[str]) -> _Masks:
         """The masks of ``columns`` under ``profile``, reused for ``MASK_SECONDS`` at most."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
@@ -75,11 +75,12 @@ def create_app(
     *,
     platform: Platform | None = None,
     queue: JobQueue | None = None,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the app. Pass an open ``platform`` to share it (tests); else one is opened.
 
     ``queue`` is where requested background work goes (``rongshu serve`` passes its queue);
-    without one, such work runs in the request.
+    without one, such work runs in the request. ``on_shutdown`` runs when the app stops.
     """
     owns_platform = platform is None
     if platform is None:
@@ -91,6 +92,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.gateway.close()
+        if on_shutdown is not None:
+            on_shutdown()
         if owns_platform:
             app.state.platform.close()
 

@@ -19,18 +19,18 @@ from rongshu.core.jobs import JobContext
 from rongshu.core.platform import Platform
 from rongshu.exchange import grants, services
 from rongshu.exchange.grants import ActiveGrant
+from rongshu.exchange.jobs import build_serving_index
 from rongshu.exchange.schemas import Condition, FieldVerdict, ServiceKind
 from rongshu.exchange.serving import (
     CHECK_SECONDS,
     ServingIndex,
     build,
-    build_serving_index,
     index_path,
     query,
     serving_store,
     verify,
 )
-from rongshu.lake.tables import Lake
+from rongshu.lake.tables import Lake, LakeTable
 from rongshu.security.schemas import MaskingProfile
 from rongshu.security.service import key_provider
 
@@ -62,7 +62,7 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
 
 
-def lake_table(platform: Platform):  # type: ignore[no-untyped-def]
+def lake_table(platform: Platform) -> LakeTable:
     return Lake.from_settings(platform.settings).table(CODE)
 
 
@@ -242,11 +242,8 @@ def test_the_build_job_builds_the_current_version(make_shared: MakeShared) -> No
     done = build_serving_index(ctx, code=CODE)
     version = lake_table(shared.platform).version()
     assert version is not None
-    assert done == {
-        "resource_code": CODE,
-        "path": str(index_path(shared.platform.settings, CODE, version)),
-    }
-    assert ServingIndex(Path(done["path"]), key_provider(shared.platform)).row_count == 10
+    assert done == str(index_path(shared.platform.settings, CODE, version))
+    assert ServingIndex(Path(done), key_provider(shared.platform)).row_count == 10
 
 
 @sqlite_only
