@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
@@ -51,6 +51,8 @@ from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, request_id
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 T = TypeVar("T")
+#: Row ids in paths: positive and within every database's integer range.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 _AUTH = (
     "Authenticate with the app's API key (`X-API-Key: rsk_...`) or sign the request: "
@@ -218,6 +220,7 @@ async def batch_export(
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "X-Request-ID": call.request_id,
+            "X-Rongshu-Watermark": ",".join(export.marked_columns) or "none",
         },
     )
 
@@ -343,7 +346,7 @@ def list_grants(
     session: SessionDep,
     actor: ActorDep,
     platform: PlatformDep,
-    app_id: int | None = None,
+    app_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     service: str | None = None,
     active: bool = False,
 ) -> GrantList:
@@ -363,7 +366,7 @@ def list_grants(
     summary="Revoke a grant at once (the owner's approvers or the bureau)",
 )
 def revoke(
-    grant_id: int,
+    grant_id: RowId,
     request: RevokeRequest,
     session: SessionDep,
     actor: ActorDep,
@@ -386,7 +389,7 @@ def usage_report(
     platform: PlatformDep,
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     service: str | None = None,
-    app_id: int | None = None,
+    app_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> UsageReport:
     bureau = platform.settings.bureau_department
     everyone = actor.kind == "system" or actor.department == bureau
@@ -433,7 +436,7 @@ def list_subscriptions(session: SessionDep, actor: ActorDep) -> SubscriptionList
     summary="One subscription",
 )
 def get_subscription(
-    subscription_id: int, session: SessionDep, actor: ActorDep, platform: PlatformDep
+    subscription_id: RowId, session: SessionDep, actor: ActorDep, platform: PlatformDep
 ) -> SubscriptionPublic:
     return subscriptions.get_subscription(
         session, platform, subscription_id=subscription_id, actor=actor
@@ -446,7 +449,7 @@ def get_subscription(
     summary="Push a failed subscription's deliveries again",
 )
 def retry_subscription(
-    subscription_id: int, session: SessionDep, actor: ActorDep, platform: PlatformDep
+    subscription_id: RowId, session: SessionDep, actor: ActorDep, platform: PlatformDep
 ) -> SubscriptionPublic:
     return subscriptions.retry(session, platform, subscription_id=subscription_id, actor=actor)
 
@@ -457,7 +460,7 @@ def retry_subscription(
     summary="A pull subscription's deliveries waiting to be fetched",
 )
 def pending_deliveries(
-    subscription_id: int, session: SessionDep, actor: ActorDep, platform: PlatformDep
+    subscription_id: RowId, session: SessionDep, actor: ActorDep, platform: PlatformDep
 ) -> DeliveryList:
     return subscriptions.pending_deliveries(
         session, platform, subscription_id=subscription_id, actor=actor
@@ -470,7 +473,7 @@ def pending_deliveries(
     summary="One page of a delivery's changed rows (oldest delivery first)",
 )
 async def fetch_delivery(
-    delivery_id: int,
+    delivery_id: RowId,
     actor: ActorDep,
     platform: PlatformDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -486,7 +489,7 @@ async def fetch_delivery(
     summary="Acknowledge a delivery: the subscription moves on to the next version",
 )
 async def acknowledge(
-    delivery_id: int, actor: ActorDep, platform: PlatformDep
+    delivery_id: RowId, actor: ActorDep, platform: PlatformDep
 ) -> SubscriptionPublic:
     return await run_in_threadpool(
         subscriptions.acknowledge, platform, delivery_id=delivery_id, actor=actor

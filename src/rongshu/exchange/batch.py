@@ -59,6 +59,9 @@ def batch_export(
         row_filter=row_filter if row_filter else None,
         file_format=file_format,
         purpose=purpose or grant.purpose,
+        # A registry of names and codes has no amount to mark: it is still shared, recorded
+        # and audited, and the response says it carries no watermark.
+        unmarked_ok=True,
     )
     return stream.export, stream.chunks
 

@@ -105,7 +105,9 @@ class ApplicationCreate(BaseModel):
     """A developer's application for a service (共享申请)."""
 
     service: str = Field(description="Service code, e.g. GA-0001.verify.")
-    app_id: int = Field(description="The consuming app that will call the service.")
+    app_id: int = Field(
+        ge=1, le=2**31 - 1, description="The consuming app that will call the service."
+    )
     columns: list[str] = Field(min_length=1, description="The fields wanted.")
     purpose: str = Field(min_length=2, max_length=500, description="What the data is used for.")
     legal_basis: str = Field(min_length=2, max_length=500, description="Law or document.")

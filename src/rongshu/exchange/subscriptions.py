@@ -63,6 +63,7 @@ from rongshu.security.masking import Mask, MaskOperator
 from rongshu.security.service import (
     ColumnMask,
     column_masks,
+    distinct_keys,
     key_provider,
     masked_select,
     register_mask_functions,
@@ -102,7 +103,7 @@ _OUTSTANDING = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
 
 
 class SubscriptionCreate(BaseModel):
-    grant_id: int
+    grant_id: int = Field(ge=1, le=2**31 - 1)
     endpoint: str | None = Field(
         None, max_length=500, description="http(s) URL to push to; empty: the consumer pulls."
     )
@@ -481,6 +482,7 @@ def changed_rows(
     table = lake.table(grant.resource_code)
     with platform.db.session_scope() as session:
         masks = column_masks(session, grant.resource_code, grant.profile, _columns(grant))
+    masks = distinct_keys(masks, grant.key_columns)
     change_mask = ColumnMask(CHANGE, _UNMASKED, None, Grade.GENERAL_1)
     with lake.work_engine() as engine:
         old = _register(engine, table, from_version, to_version)

@@ -199,13 +199,16 @@ def export_stream(
     row_filter: RowFilter | None = None,
     file_format: ExportFormat = ExportFormat.CSV,
     purpose: str = "",
+    unmarked_ok: bool = False,
 ) -> ExportStream:
     """Record an export of ``code`` (masked by ``profile``, only the rows ``row_filter``
     passes, watermarked for ``recipient``) and return the stream of its file's bytes.
 
     Callers check who may export. Everything that can be refused is refused here, before the
     record exists: an unknown resource, no key column, an unscanned resource, too many rows
-    for Excel. The rows are read and surveyed here too (step 1 in the module's docstring), so
+    for Excel, no column that can carry a mark (unless ``unmarked_ok``: the export is then
+    recorded with no marked columns, so its file cannot be traced). The rows are read and
+    surveyed here too (step 1 in the module's docstring), so
     this takes a while on a big table; the bytes come as ``chunks`` is iterated.
     """
     if not recipient.strip():
@@ -226,6 +229,7 @@ def export_stream(
             "a watermarked export must include the resource's key fields",
             details=[{"field": "columns", "reason": "key_missing", "keys": keys}],
         )
+    masks = service.distinct_keys(masks, key_columns)
     spill = _Spill(platform, lake, code, version, masks, row_filter)
     try:
         if file_format is ExportFormat.XLSX and (rows := spill.count()) > EXCEL_MAX_ROWS:
@@ -234,7 +238,9 @@ def export_stream(
                 "export CSV or Parquet instead",
                 details=[{"field": "file_format", "reason": "too_many_rows", "rows": rows}],
             )
-        found = watermark.survey(spill.batches, spill.schema, key_columns=key_columns)
+        found = watermark.survey(
+            spill.batches, spill.schema, key_columns=key_columns, allow_unmarked=unmarked_ok
+        )
     except BaseException:
         spill.close()
         raise

@@ -448,6 +448,35 @@ def column_masks(
     return found
 
 
+#: Operators under which two different keys may look alike (or one key differently each read).
+_BLURRING = frozenset(
+    {
+        MaskOperator.PARTIAL,
+        MaskOperator.REDACT,
+        MaskOperator.NULL,
+        MaskOperator.GENERALISE,
+        MaskOperator.ENCRYPT,
+    }
+)
+
+
+def distinct_keys(masks: Sequence[ColumnMask], key_columns: Sequence[str]) -> list[ColumnMask]:
+    """``masks`` with each key column a keyed pseudonym where the profile would blur it
+    (partial, redaction, null, generalisation) or randomise it (encryption).
+
+    Data that leaves by file or feed needs its rows told apart: a watermark is keyed on them and
+    a consumer applies changes by them. A pseudonym shows nothing of the key, stays the same in
+    every export (so the consumer can still join), and differs between keys.
+    """
+    keys = set(key_columns)
+    return [
+        ColumnMask(m.column, Mask(MaskOperator.PSEUDONYM), m.entity, m.grade)
+        if m.column in keys and m.mask.operator in _BLURRING
+        else m
+        for m in masks
+    ]
+
+
 def register_mask_functions(engine: LakeEngine, keys: KeyProvider) -> None:
     """Give ``engine`` the keyed masking functions, bound to the current keys."""
     from rongshu.core.crypto_arrays import (

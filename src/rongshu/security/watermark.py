@@ -321,7 +321,7 @@ class Watermarker:
         digests, keyed = self._cursor.take(count)
         self._rows += count
         self._cells += count * batch.num_columns
-        if not count:
+        if not count or not self._survey.columns:
             return batch
         candidates = [
             self._survey.cells(c, batch.column(c.name), keyed) for c in self._survey.columns
@@ -567,6 +567,7 @@ def _checked(
     markable: Sequence[str] | None,
     rate: float | None,
     max_relative_change: float,
+    allow_unmarked: bool = False,
 ) -> list[str]:
     """The markable columns, once the settings have been checked against ``schema``."""
     if not key_columns:
@@ -587,7 +588,7 @@ def _checked(
             f"key columns are never marked: {', '.join(keyed)}",
             details=[{"field": "markable", "value": keyed}],
         )
-    if not names:
+    if not names and not allow_unmarked:
         raise ValidationFailed(
             "the table has no float or decimal column to mark; name the text or integer "
             "columns a mark is harmless in (never identifiers or codes)",
@@ -621,9 +622,12 @@ def survey(
     markable: Sequence[str] | None = None,
     rate: float | None = None,
     max_relative_change: float = DEFAULT_MAX_RELATIVE_CHANGE,
+    allow_unmarked: bool = False,
 ) -> Survey:
     """The whole-table facts the marks depend on, read batch by batch; ``batches()`` gives
     the table's rows again on each call, in the same order (called one to three times).
+    ``allow_unmarked``: a table with no column that can carry a mark is surveyed (and later
+    passed through unmarked) instead of refused.
 
     Pass one finds each float column's scale (the fewest decimals that hold every value),
     whether every decimal fits 64 bits, each row's identity digest, and the cells that may
@@ -632,7 +636,7 @@ def survey(
     when they could change the rate (small tables, or many repeats), one more pass counts the
     eligible cells exactly.
     """
-    names = _checked(schema, key_columns, markable, rate, max_relative_change)
+    names = _checked(schema, key_columns, markable, rate, max_relative_change, allow_unmarked)
     kinds = {n: _value_type(schema.field(n).type) for n in [*key_columns, *names]}
     grids = {n: _Grid(kinds[n]) for n in kinds if pa.types.is_floating(kinds[n])}
     fits = dict.fromkeys((n for n in names if _is_decimal(kinds[n])), True)

@@ -257,3 +257,33 @@ def test_injection_attempts_in_keys_and_filters_are_values_not_sql(
         assert session.scalar(select(ExchangeGrant.id).limit(1)) is not None
     wrong_key = client.post(QUERY, json={"key": {"name": "王伟"}}, headers=headers)
     assert wrong_key.status_code == 422
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_a_batch_export_streams_the_granted_rows_masked_and_is_audited(
+    platform: Platform, client: TestClient, make_shared: MakeShared
+) -> None:
+    shared = make_shared(rows=40)
+    district = shared.rows[0]["district"]
+    shared.grant(
+        ServiceKind.BATCH,
+        ["id_number", "name", "phone", "district"],
+        conditions=[Condition(column="district", value=district)],
+    )
+    response = client.get(
+        f"/api/v1/exchange/services/{CODE}.batch/batch?format=csv&purpose=年度核对",
+        headers={"X-API-Key": shared.api_key},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["x-rongshu-watermark"] == "none"  # no amount column to mark
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].replace('"', "") == "id_number,name,phone,district"
+    wanted = [r for r in shared.rows if r["district"] == district]
+    assert len(lines) - 1 == len(wanted)
+    for person in wanted:  # keys as pseudonyms, names and phones partly masked
+        for clear in (person["id_number"], person["phone"], person["name"]):
+            assert clear not in response.text
+    [entry] = _audit(platform, "exchange.batch")
+    assert (entry.outcome, entry.row_count) == ("ok", len(wanted))
+    assert "年度核对" in entry.purpose

@@ -1,20 +1,17 @@
 """Replay protection shared by worker processes: nonces in the metadata database (SQLite and
-PostgreSQL, each worker with its own connection pool) and in Redis (marked); and the signing
-secret sealed at rest under the credential key."""
+PostgreSQL, each worker with its own connection pool) and in Redis (marked)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from rongshu.core.db import Database
-from rongshu.core.errors import ConfigurationError, NotAuthenticated
-from rongshu.core.keys import KeyPurpose, LocalKeyDirectory
+from rongshu.core.errors import NotAuthenticated
 from rongshu.core.platform import Platform
 from rongshu.exchange.models import ExchangeNonce
 from rongshu.exchange.signing import (
@@ -22,9 +19,7 @@ from rongshu.exchange.signing import (
     NonceStore,
     RedisNonces,
     nonce_store,
-    open_signing_secret,
     read_signature_headers,
-    seal_signing_secret,
     signed_headers,
     verify_signature,
 )
@@ -155,46 +150,3 @@ def test_a_signed_call_is_accepted_once_on_any_worker(
     check(headers, "the-secret", first)
     with pytest.raises(NotAuthenticated, match="replayed X-Nonce"):
         check(headers, "the-secret", second)
-
-
-# -- the signing secret at rest -------------------------------------------------------------------
-
-
-def test_signing_secret_is_sealed_under_the_credential_key_and_opens(tmp_path: Path) -> None:
-    keys = LocalKeyDirectory(tmp_path / "keys" / "data")
-    secret = "s3cr_et-Value_9-" + "x" * 27  # as long as token_urlsafe(32)
-    token = seal_signing_secret(keys, KEY_ID, secret)
-    assert token.startswith("sm4gcm:v1:") and secret not in token
-    assert len(token) <= 200, "fits ApiKey.signing_secret"
-    assert keys.versions(KeyPurpose.CREDENTIAL) == [1]
-    assert open_signing_secret(keys, KEY_ID, token) == secret
-    assert seal_signing_secret(keys, KEY_ID, secret) != token, "a fresh GCM nonce each time"
-
-    keys.rotate(KeyPurpose.CREDENTIAL)
-    newer = seal_signing_secret(keys, KEY_ID, secret)
-    assert newer.startswith("sm4gcm:v2:")
-    assert open_signing_secret(keys, KEY_ID, token) == secret, "older versions still open"
-
-
-def _flip_last_byte(token: str) -> str:
-    return token[:-2] + ("00" if token[-2:] != "00" else "11")
-
-
-SPOILED = {
-    # (the key id the token is opened for, what happened to the token)
-    "copied to another key": ("fedcba9876543210", lambda token: token),
-    "altered": (KEY_ID, _flip_last_byte),
-    "key version gone": (KEY_ID, lambda token: token.replace("sm4gcm:v1:", "sm4gcm:v7:")),
-    "not a token": (KEY_ID, lambda token: token.replace("sm4gcm:", "plain:")),
-    "not hex": (KEY_ID, lambda token: token + "zz"),
-}
-
-
-@pytest.mark.parametrize("case", SPOILED)
-def test_a_sealed_secret_that_does_not_open_is_a_server_error(tmp_path: Path, case: str) -> None:
-    keys = LocalKeyDirectory(tmp_path / "keys" / "data")
-    key_id, spoil = SPOILED[case]
-    token = spoil(seal_signing_secret(keys, KEY_ID, "the-secret"))
-    with pytest.raises(ConfigurationError, match=f"signing secret of API key {key_id}") as caught:
-        open_signing_secret(keys, key_id, token)
-    assert caught.value.status == 500
