@@ -29,6 +29,7 @@ from rongshu.exchange.schemas import (
     ApprovalDecision,
     GrantList,
     GrantPublic,
+    PublishRequest,
     QueryRequest,
     QueryResponse,
     RevokeRequest,
@@ -250,8 +251,20 @@ def get_service(code: str, session: SessionDep, actor: ActorDep) -> ServicePubli
     response_model=ServiceList,
     summary="Publish (or refresh) a shareable resource's services (stewards)",
 )
-def publish(code: str, session: SessionDep, actor: ActorDep, platform: PlatformDep) -> ServiceList:
-    found = services.publish_services(session, code=code, actor=actor, ledger=platform.ledger)
+def publish(
+    code: str,
+    session: SessionDep,
+    actor: ActorDep,
+    platform: PlatformDep,
+    request: PublishRequest | None = None,
+) -> ServiceList:
+    found = services.publish_services(
+        session,
+        code=code,
+        actor=actor,
+        ledger=platform.ledger,
+        lookup=request.lookup if request else None,
+    )
     return ServiceList(data=found, count=len(found))
 
 

@@ -52,6 +52,10 @@ def services_command(
 @app.command("publish")
 def publish_command(
     resources: Annotated[list[str], typer.Argument(help="Resource codes.")],
+    lookup: Annotated[
+        list[str] | None,
+        typer.Option(help="Field query and verification look rows up by (repeat)."),
+    ] = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -62,7 +66,11 @@ def publish_command(
             with platform.db.session_scope() as session:
                 published += run(
                     lambda code=code, session=session: services.publish_services(
-                        session, code=code, actor=cli_actor(), ledger=platform.ledger
+                        session,
+                        code=code,
+                        actor=cli_actor(),
+                        ledger=platform.ledger,
+                        lookup=lookup,
                     )
                 )
     emit(published, as_json=as_json, columns=["code", "kind", "status", "title"])

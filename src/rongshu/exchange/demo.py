@@ -30,12 +30,12 @@ from rongshu.security.schemas import MaskingProfile
 #: (service, columns, purpose, legal basis, profile, decider (username, department) or None)
 _RS_APPLICATIONS = (
     (
-        "350100-DSJ-0001.verify",
-        ["id_number", "name", "birth_date"],
-        "社保待遇领取资格认证：核验参保人身份号码与姓名、出生日期是否一致",
+        "350100-GA-0001.verify",
+        ["id_number", "name", "birth_date", "household_address"],
+        "社保待遇领取资格认证：核验参保人身份号码与姓名、出生日期、户籍地址是否一致",
         "《中华人民共和国社会保险法》第七十四条",
         MaskingProfile.STANDARD,
-        ("reviewer", "DSJ", ApprovalAction.APPROVE, "同意，仅限核验，不返回数据"),
+        ("approver", "GA", ApprovalAction.APPROVE, "同意，仅限核验，不返回数据"),
     ),
     (
         "350100-SCJG-0001.query",
@@ -46,14 +46,16 @@ _RS_APPLICATIONS = (
         None,  # unconditional: granted at once
     ),
     (
-        "350100-GA-0001.batch",
+        "350100-GA-0003.batch",
         None,
-        "退休人员户籍状态批量比对",
-        "《中华人民共和国社会保险法》",
+        "工伤认定中核对事故车辆登记信息",
+        "《工伤保险条例》第十九条",
         MaskingProfile.ANALYTICS,
         None,  # conditional: waits for the public-security approver
     ),
 )
+#: Resources whose query and verification go by a field consumers hold, not the internal key.
+_LOOKUPS = {"350100-GA-0001": ["id_number"]}
 _REFUSED = (
     "350100-GA-0006.query",
     "婚姻登记时查询当事人住宿记录",
@@ -125,6 +127,19 @@ def _decide(
         )
 
 
+def _try_it(lake: Lake) -> str:
+    """A verification to try with the demo app's key, on a real resident of the demo city."""
+    table = lake.table("350100-GA-0001")
+    for batch in table.batches(columns=["id_number", "name"], batch_size=16):
+        person = batch.to_pylist()[0]
+        return (
+            "try it: RONGSHU_API_KEY=<the key below> rongshu exchange call "
+            f"350100-GA-0001.verify --key id_number={person['id_number']} "
+            f"--claim name={person['name']}"
+        )
+    return ""
+
+
 @demo_step("exchange", order=50)
 def exchange_demo_step(platform: Platform, city_dir: Path) -> str:
     """Publish services, then file the demo applications (once: later runs keep them)."""
@@ -139,7 +154,11 @@ def exchange_demo_step(platform: Platform, city_dir: Path) -> str:
     for code in shareable:
         with platform.db.session_scope() as session:
             found = services.publish_services(
-                session, code=code, actor=SYSTEM, ledger=platform.ledger
+                session,
+                code=code,
+                actor=SYSTEM,
+                ledger=platform.ledger,
+                lookup=_LOOKUPS.get(code),
             )
             published += sum(s.status is ServiceStatus.PUBLISHED for s in found)
     with platform.db.session_scope() as session:
@@ -177,6 +196,7 @@ def exchange_demo_step(platform: Platform, city_dir: Path) -> str:
         serving.build(platform, code.rsplit(".", 1)[0])
     return (
         f"{published} services published for {len(shareable)} shareable resources; "
-        "demo app 社保资格核验 may verify 350100-DSJ-0001 and query 350100-SCJG-0001, "
-        "one application waits for the public-security approver, one was refused"
+        "demo app 社保资格核验 may verify 350100-GA-0001 by ID number and query "
+        "350100-SCJG-0001, "
+        "one application waits for the public-security approver, one was refused\n" + _try_it(lake)
     )

@@ -96,6 +96,16 @@ class ServicePublic(BaseModel):
     openapi_path: str = Field(description="The call's path in the OpenAPI description.")
 
 
+class PublishRequest(BaseModel):
+    """How a resource's query and verification services look rows up."""
+
+    lookup: list[str] | None = Field(
+        None,
+        max_length=5,
+        description="Fields consumers look rows up by (default: the catalog's key fields).",
+    )
+
+
 class ServiceList(BaseModel):
     data: list[ServicePublic]
     count: int

@@ -8,6 +8,8 @@ date with the catalog (new fields, a share type changed to 不予共享 withdraw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,9 +49,19 @@ def _columns(resource: ResourcePublic) -> tuple[list[str], list[str]]:
 
 
 def publish_services(
-    session: Session, *, code: str, actor: Actor, ledger: AuditLedger
+    session: Session,
+    *,
+    code: str,
+    actor: Actor,
+    ledger: AuditLedger,
+    lookup: Sequence[str] | None = None,
 ) -> list[ServicePublic]:
-    """Publish (or refresh) the services of one catalog resource; stewards and the platform."""
+    """Publish (or refresh) the services of one catalog resource; stewards and the platform.
+
+    Query and verification look rows up by ``lookup``: fields consumers hold (an ID number,
+    a credit code), by default the catalog's key fields; a refresh keeps the lookup chosen
+    before. Batch exchange and subscriptions go by the catalog's keys.
+    """
     require(actor, Permission.STEWARD_DATA, ledger, object_=f"resource:{code}")
     resource = catalog.published_resource(session, code)
     if resource is None:
@@ -58,15 +70,29 @@ def publish_services(
         ledger.append(actor.audit("exchange.service.publish", f"resource:{code}", outcome="denied"))
         raise PermissionDenied(f"resource {code} belongs to another department")
     columns, keys = _columns(resource)
-    kinds = [ServiceKind.BATCH, ServiceKind.SUBSCRIPTION]
-    if keys:
-        kinds = [ServiceKind.QUERY, ServiceKind.VERIFY, *kinds]
     existing = {
         row.kind: row
         for row in session.scalars(
             select(ExchangeService).where(ExchangeService.resource_code == code)
         )
     }
+    if lookup:
+        unknown = [c for c in lookup if c not in columns]
+        if unknown:
+            raise ValidationFailed(
+                f"resource {code} has no field {', '.join(unknown)} to look rows up by",
+                details=[{"field": "lookup", "reason": "unknown", "columns": unknown}],
+            )
+        lookup_columns = list(dict.fromkeys(lookup))
+    elif (previous := existing.get(ServiceKind.VERIFY.value)) is not None and all(
+        c in columns for c in previous.key_columns
+    ):
+        lookup_columns = list(previous.key_columns)
+    else:
+        lookup_columns = keys
+    kinds = [ServiceKind.BATCH, ServiceKind.SUBSCRIPTION]
+    if lookup_columns:
+        kinds = [ServiceKind.QUERY, ServiceKind.VERIFY, *kinds]
     shareable = resource.share_type is not ShareType.NONE
     if not shareable and not existing:
         raise ValidationFailed(
@@ -84,9 +110,13 @@ def publish_services(
                     published_by=actor.name,
                 )
                 session.add(row)
+            by = lookup_columns if kind in (ServiceKind.QUERY, ServiceKind.VERIFY) else keys
+            labels = {f.english_name or f.name: f.name for f in resource.fields}
             row.title = f"{resource.name}{kind.label}"
-            row.description = _DESCRIPTIONS[kind].format(keys="、".join(keys) or "键")
-            row.key_columns, row.columns = keys, columns
+            row.description = _DESCRIPTIONS[kind].format(
+                keys="、".join(labels[c] for c in by) or "键"
+            )
+            row.key_columns, row.columns = by, columns
             row.status = ServiceStatus.PUBLISHED.value
         elif row is not None:
             row.status = ServiceStatus.WITHDRAWN.value
