@@ -18,7 +18,17 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from rongshu.exchange import applications, batch, grants, services, serving, subscriptions, usage
+from rongshu.catalog import service as catalog
+from rongshu.exchange import (
+    applications,
+    batch,
+    grants,
+    openapi,
+    services,
+    serving,
+    subscriptions,
+    usage,
+)
 from rongshu.exchange.gateway import Call, Gateway
 from rongshu.exchange.schemas import (
     ApplicationCreate,
@@ -27,6 +37,8 @@ from rongshu.exchange.schemas import (
     ApplicationReply,
     ApplicationState,
     ApprovalDecision,
+    DeliveryList,
+    DeliveryPage,
     GrantList,
     GrantPublic,
     PublishRequest,
@@ -36,16 +48,12 @@ from rongshu.exchange.schemas import (
     ServiceKind,
     ServiceList,
     ServicePublic,
-    UsageReport,
-    VerifyRequest,
-    VerifyResponse,
-)
-from rongshu.exchange.subscriptions import (
-    DeliveryList,
-    DeliveryPage,
     SubscriptionCreate,
     SubscriptionList,
     SubscriptionPublic,
+    UsageReport,
+    VerifyRequest,
+    VerifyResponse,
 )
 from rongshu.security.exports import ExportFormat
 from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, request_id
@@ -244,6 +252,17 @@ def list_services(
 @router.get("/services/{code}", response_model=ServicePublic, summary="One service")
 def get_service(code: str, session: SessionDep, actor: ActorDep) -> ServicePublic:
     return services.get_service(session, code)
+
+
+@router.get(
+    "/services/{code}/openapi.json",
+    summary="The service's own OpenAPI description (its key and claim fields named)",
+    response_model=dict[str, Any],
+)
+def service_openapi(code: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    service = services.get_service(session, code)
+    fields = catalog.current_fields(session, service.resource_code)
+    return openapi.service_openapi(service, {f.english_name or f.name: f.name for f in fields})
 
 
 @router.post(

@@ -28,6 +28,7 @@ from rongshu.exchange.schemas import (
     ApprovalAction,
     ApprovalDecision,
     ServiceKind,
+    ServicePublic,
 )
 
 app = typer.Typer(
@@ -60,19 +61,17 @@ def publish_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish (or refresh) the services of shareable resources."""
-    published = []
+    published: list[ServicePublic] = []
     with opened(data_dir) as platform:
         for code in resources:
-            with platform.db.session_scope() as session:
-                published += run(
-                    lambda code=code, session=session: services.publish_services(
-                        session,
-                        code=code,
-                        actor=cli_actor(),
-                        ledger=platform.ledger,
-                        lookup=lookup,
+
+            def publish(code: str = code) -> list[ServicePublic]:
+                with platform.db.session_scope() as session:
+                    return services.publish_services(
+                        session, code=code, actor=cli_actor(), ledger=platform.ledger, lookup=lookup
                     )
-                )
+
+            published += run(publish)
     emit(published, as_json=as_json, columns=["code", "kind", "status", "title"])
 
 

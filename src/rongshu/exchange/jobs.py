@@ -3,7 +3,7 @@ index of a new lake version; daily at 08:45 ``exchange.escalate`` escalates
 pending applications past their deadline to the bureau; every minute
 ``exchange.push_subscriptions`` gives each subscription behind its resource's latest version a
 delivery, then pushes what is due to the consumers' endpoints (a consumer that is down is tried
-again with backoff, see ``rongshu.exchange.subscriptions``).
+again with backoff, see ``rongshu.exchange.push``).
 
 Planning here as well as after each load (``rongshu.exchange.hooks``) catches the versions of
 loads the job queue ran, which skip the after-load hooks, and of any other writer of the lake.
@@ -16,7 +16,8 @@ from rongshu.core.jobs import JobContext, job, periodic
 from rongshu.core.platform import Platform
 from rongshu.exchange import serving
 from rongshu.exchange.applications import escalate_overdue
-from rongshu.exchange.subscriptions import plan_deliveries, push_due
+from rongshu.exchange.push import push_due
+from rongshu.exchange.subscriptions import plan_deliveries
 
 
 @periodic("exchange.push_subscriptions", cron="* * * * *")

@@ -159,6 +159,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "the hex HMAC-SM3, keyed with the key's secret part, of the method, path, sorted"
         " query, timestamp, nonce and SM3 of the body, joined by newlines",
     ),
+    "exchange.service.own_openapi": (
+        "本服务的 OpenAPI 描述（含字段名）",
+        "This service's own OpenAPI description (fields named)",
+    ),
     "exchange.service.docs": (
         "完整接口说明见 OpenAPI 文档：",
         "Every call is described in the OpenAPI docs:",

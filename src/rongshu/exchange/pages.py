@@ -1,15 +1,13 @@
-"""Console pages of data sharing and exchange (共享交换).
+"""Console pages of data sharing and exchange (共享交换), and the page shell they all share.
 
 - The **service catalog** ``/console/exchange`` and one **service**: its fields, how to call it,
   and (for developers) the application form.
-- **Applications** ``/console/exchange/applications``: the approvers' inbox with deadline marks,
-  the department's own, all it may see; one application with its history, the decision form for
-  the owner's approvers and the reply form for the applying department.
-- **Grants** with revocation, and the **usage** dashboard against the plan's daily indicator
-  (whose tile the console home loads from ``/console/exchange/indicator``).
+- The **usage** dashboard against the plan's daily indicator (whose tile the console home loads
+  from ``/console/exchange/indicator``).
 
-Every step goes through the exchange services, as the JSON twins under ``/api/v1/exchange`` do;
-pages work without scripts (only the chart and the home tile need them).
+Applications and grants have their pages in ``rongshu.exchange.application_pages``. Every step
+goes through the exchange services, as the JSON twins under ``/api/v1/exchange`` do; pages work
+without scripts (only the chart and the home tile need them).
 """
 
 from __future__ import annotations
@@ -35,23 +33,11 @@ from rongshu.core.identity import service as identity
 from rongshu.core.identity.models import App, Department
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
-from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.core.workdays import BEIJING
-from rongshu.exchange import applications, grants, services, usage
-from rongshu.exchange.applications import PROFILE_STRICTNESS
+from rongshu.exchange import applications, services, usage
 from rongshu.exchange.messages import register_exchange_messages
-from rongshu.exchange.schemas import (
-    ApplicationCreate,
-    ApplicationPublic,
-    ApplicationReply,
-    ApplicationState,
-    ApprovalDecision,
-    RevokeRequest,
-    ServiceKind,
-    ServicePublic,
-    UsageReport,
-)
+from rongshu.exchange.schemas import ApplicationCreate, ServiceKind, ServicePublic, UsageReport
 from rongshu.security.schemas import MaskingProfile
 from rongshu.web.deps import PlatformDep, SessionDep, check_csrf
 from rongshu.web.pages import ConsoleUser, ConsoleUserDep, render_console
@@ -60,7 +46,6 @@ from rongshu.web.templating import page_language, register_nav, register_templat
 router = APIRouter(include_in_schema=False)
 CONSOLE = "/console/exchange"
 API = "/api/v1/exchange"
-BOXES = ("inbox", "mine", "all")
 USAGE_DAYS = (1, 7, 30)
 #: What the application form proposes as the grant's end (the service allows up to three years).
 PROPOSED_VALIDITY = timedelta(days=365)
@@ -89,12 +74,12 @@ def application_url(number: str) -> str:
     return f"{CONSOLE}/applications/{quote(number, safe='')}"
 
 
-def _text(value: object) -> str:
+def posted_text(value: object) -> str:
     """A posted input's text, trimmed ("" for none, or for a file)."""
     return value.strip() if isinstance(value, str) else ""
 
 
-def _page(
+def exchange_page(
     request: Request,
     who: ConsoleUser,
     template: str,
@@ -102,6 +87,8 @@ def _page(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """An exchange console page, with the message of the step just ``done`` (a query
+    parameter) and the URL helpers every exchange template uses."""
     done = request.query_params.get("done", "")
     key = f"exchange.done.{done}"
     message = translate(page_language(request), key) if done else ""
@@ -120,7 +107,8 @@ def _page(
     return response
 
 
-def _department_names(session: Session) -> dict[str, str]:
+def department_names(session: Session) -> dict[str, str]:
+    """Department code → name, for showing codes as names."""
     return {d.code: d.name for d in identity.list_departments(session)}
 
 
@@ -146,7 +134,7 @@ def _problem(lang: str, exc: RongshuError) -> dict[str, str]:
     return {"": exc.message}
 
 
-def _attempt(session: Session, lang: str, step: Callable[[], R]) -> tuple[R | None, dict[str, str]]:
+def attempt(session: Session, lang: str, step: Callable[[], R]) -> tuple[R | None, dict[str, str]]:
     """Run one posted step (its input read into a schema, then the service): the result, or
     the problems to show beside the form. Not-found and not-allowed go to the error page."""
     try:
@@ -181,7 +169,7 @@ def catalog_page(
         found = [s for s in found if words in _searchable(s)]
     filters = {"kind": chosen.value if chosen else "", "department": department}
     filters = {k: v for k, v in filters.items() if v}
-    return _page(
+    return exchange_page(
         request,
         who,
         "exchange/catalog.html",
@@ -192,7 +180,7 @@ def catalog_page(
             "filters": filters,
             "kinds": list(ServiceKind),
             "departments": identity.list_departments(session),
-            "names": _department_names(session),
+            "names": department_names(session),
             "json_url": f"{API}/services" + (f"?{urlencode(filters)}" if filters else ""),
         },
     )
@@ -271,7 +259,7 @@ def _service_page(
     resource = catalog.published_resource(session, service.resource_code)
     fields = {f.english_name or f.name: f for f in resource.fields} if resource else {}
     developer = who.actor.can(Permission.USE_SERVICES)
-    return _page(
+    return exchange_page(
         request,
         who,
         "exchange/service.html",
@@ -279,7 +267,7 @@ def _service_page(
             "section": "catalog",
             "service": service,
             "fields": fields,
-            "names": _department_names(session),
+            "names": department_names(session),
             "curl": call_example(str(request.base_url), service),
             "developer": developer,
             "apps": _department_apps(session, who.actor.department) if developer else [],
@@ -308,10 +296,10 @@ async def apply(
     """Submit the application form; its page next, or the form again with the problems."""
     await check_csrf(request)
     posted = await request.form()
-    values: dict[str, Any] = {name: _text(posted.get(name)) for name in _APPLY_INPUTS}
+    values: dict[str, Any] = {name: posted_text(posted.get(name)) for name in _APPLY_INPUTS}
     values["columns"] = [c for c in posted.getlist("columns") if isinstance(c, str)]
     data = {**values, "service": code, "valid_until": _end_of_day(values["valid_until"])}
-    made, errors = _attempt(
+    made, errors = attempt(
         session,
         page_language(request),
         lambda: applications.apply(
@@ -325,262 +313,6 @@ async def apply(
     if made is not None:
         return RedirectResponse(f"{application_url(made.number)}?done=submitted", 303)
     return _service_page(request, who, session, code, values=values, errors=errors, status_code=422)
-
-
-# -- applications ------------------------------------------------------------------------------
-
-
-def deadline_mark(application: ApplicationPublic) -> str:
-    """``overdue`` (red), ``soon`` (yellow: due within a working day) or ``""``."""
-    if application.overdue:
-        return "overdue"
-    return "soon" if application.due_soon else ""
-
-
-def may_decide(actor: Actor, application: ApplicationPublic, bureau: str) -> bool:
-    """Whether the decision form shows: ``applications.decide``'s rule (the owner department's
-    approvers; the bureau's once the application is escalated), for a pending application."""
-    return application.state is ApplicationState.PENDING and applications.may_decide(
-        actor,
-        owner_department=application.owner_department,
-        escalated=application.escalated_at is not None,
-        bureau=bureau,
-    )
-
-
-@router.get(CONSOLE + "/applications")
-def applications_page(
-    request: Request,
-    who: ConsoleUserDep,
-    session: SessionDep,
-    platform: PlatformDep,
-    box: str = "",
-) -> HTMLResponse:
-    """The approvers' inbox (what their department must decide), the department's own, all."""
-    approver = who.actor.can(Permission.APPROVE_APPLICATIONS)
-    if box not in BOXES:
-        box = "inbox" if approver else "mine"
-    found = applications.list_applications(
-        session, actor=who.actor, bureau=platform.settings.bureau_department, box=box
-    )
-    hours = [a.response_hours for a in found.data if a.response_hours is not None]
-    return _page(
-        request,
-        who,
-        "exchange/applications.html",
-        {
-            "section": "applications",
-            "box": box,
-            "approver": approver,
-            "applications": found.data,
-            "decided": len(hours),
-            "mean_hours": round(sum(hours) / len(hours), 1) if hours else None,
-            "deadline_mark": deadline_mark,
-            "names": _department_names(session),
-            "json_url": f"{API}/applications?box={box}",
-        },
-    )
-
-
-def _application_page(
-    request: Request,
-    who: ConsoleUser,
-    session: Session,
-    platform: Platform,
-    number: str,
-    *,
-    errors: dict[str, dict[str, str]] | None = None,
-    posted: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    bureau = platform.settings.bureau_department
-    application = applications.get_application(
-        session, number=number, actor=who.actor, bureau=bureau
-    )
-    requested = PROFILE_STRICTNESS.index(application.masking_profile)
-    return _page(
-        request,
-        who,
-        "exchange/application.html",
-        {
-            "section": "applications",
-            "application": application,
-            "mark": deadline_mark(application),
-            "decides": may_decide(who.actor, application, bureau),
-            "replies": application.state is ApplicationState.MORE_INFO
-            and who.actor.department == application.consumer_department,
-            "tighter": PROFILE_STRICTNESS[requested:],
-            "errors": errors or {},
-            "posted": posted or {},
-            "names": _department_names(session),
-            "json_url": f"{API}/applications/{quote(number, safe='')}",
-        },
-        status_code=status_code,
-    )
-
-
-@router.get(CONSOLE + "/applications/{number}")
-def application_page(
-    request: Request, number: str, who: ConsoleUserDep, session: SessionDep, platform: PlatformDep
-) -> HTMLResponse:
-    """One application: what was asked, its deadline, history, and the viewer's steps."""
-    return _application_page(request, who, session, platform, number)
-
-
-@router.post(CONSOLE + "/applications/{number}/decision")
-async def decide(
-    request: Request, number: str, who: ConsoleUserDep, session: SessionDep, platform: PlatformDep
-) -> Response:
-    """Approve, refuse (with a reason) or ask for more information."""
-    await check_csrf(request)
-    posted = await request.form()
-    values = {n: _text(posted.get(n)) for n in ("action", "reason", "daily_quota", "profile")}
-    decision = {
-        "action": values["action"],
-        "reason": values["reason"],
-        "daily_quota": values["daily_quota"] or None,
-        "masking_profile": values["profile"] or None,
-    }
-    decided, problems = _attempt(
-        session,
-        page_language(request),
-        lambda: applications.decide(
-            session,
-            number=number,
-            decision=ApprovalDecision.model_validate(decision),
-            actor=who.actor,
-            ledger=platform.ledger,
-            settings=platform.settings,
-        ),
-    )
-    if decided is not None:
-        done = f"?done={values['action']}"
-        return RedirectResponse(application_url(number) + done, status_code=303)
-    return _application_page(
-        request, who, session, platform, number,
-        errors={"decision": problems}, posted=values, status_code=422,
-    )  # fmt: skip
-
-
-@router.post(CONSOLE + "/applications/{number}/reply")
-async def reply(
-    request: Request, number: str, who: ConsoleUserDep, session: SessionDep, platform: PlatformDep
-) -> Response:
-    """The applying department answers a request for more information."""
-    await check_csrf(request)
-    posted = await request.form()
-    note = _text(posted.get("note"))
-    replied, problems = _attempt(
-        session,
-        page_language(request),
-        lambda: applications.reply(
-            session,
-            number=number,
-            answer=ApplicationReply(note=note),
-            actor=who.actor,
-            ledger=platform.ledger,
-            settings=platform.settings,
-        ),
-    )
-    if replied is not None:
-        return RedirectResponse(f"{application_url(number)}?done=replied", status_code=303)
-    return _application_page(
-        request, who, session, platform, number,
-        errors={"reply": problems}, posted={"note": note}, status_code=422,
-    )  # fmt: skip
-
-
-# -- grants ------------------------------------------------------------------------------------
-
-
-def _grants_page(
-    request: Request,
-    who: ConsoleUser,
-    session: Session,
-    platform: Platform,
-    *,
-    show: str,
-    errors: dict[int, str] | None = None,
-    reasons: dict[int, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    bureau = platform.settings.bureau_department
-    show = "all" if show == "all" else "active"
-    found = grants.list_grants(
-        session, actor=who.actor, bureau=bureau, active_only=show == "active"
-    )
-    owners = {
-        s.code: s.department_code for s in services.list_services(session, include_withdrawn=True)
-    }
-    revocable = {
-        g.id
-        for g in found.data
-        if g.active
-        and grants.may_revoke(who.actor, owner_department=owners.get(g.service, ""), bureau=bureau)
-    }
-    return _page(
-        request,
-        who,
-        "exchange/grants.html",
-        {
-            "section": "grants",
-            "show": show,
-            "grants": found.data,
-            "owners": owners,
-            "revocable": revocable,
-            "now": utcnow(),
-            "errors": errors or {},
-            "reasons": reasons or {},
-            "names": _department_names(session),
-            "json_url": f"{API}/grants" + ("?active=true" if show == "active" else ""),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get(CONSOLE + "/grants")
-def grants_page(
-    request: Request,
-    who: ConsoleUserDep,
-    session: SessionDep,
-    platform: PlatformDep,
-    show: str = "active",
-) -> HTMLResponse:
-    """The grants the viewer sees: those in force, or all (revoked and expired too)."""
-    return _grants_page(request, who, session, platform, show=show)
-
-
-@router.post(CONSOLE + "/grants/{grant_id}/revoke")
-async def revoke(
-    request: Request,
-    grant_id: int,
-    who: ConsoleUserDep,
-    session: SessionDep,
-    platform: PlatformDep,
-) -> Response:
-    """Stop a grant at once; the reason is recorded with it and in the audit ledger."""
-    await check_csrf(request)
-    posted = await request.form()
-    reason, show = _text(posted.get("reason")), _text(posted.get("show"))
-    revoked, problems = _attempt(
-        session,
-        page_language(request),
-        lambda: grants.revoke_grant(
-            session,
-            grant_id=grant_id,
-            reason=RevokeRequest(reason=reason).reason,
-            actor=who.actor,
-            ledger=platform.ledger,
-            bureau=platform.settings.bureau_department,
-        ),
-    )
-    if revoked is not None:
-        return RedirectResponse(f"{CONSOLE}/grants?show={show or 'active'}&done=revoked", 303)
-    return _grants_page(
-        request, who, session, platform, show=show,
-        errors={grant_id: " ".join(problems.values())}, reasons={grant_id: reason},
-        status_code=422,
-    )  # fmt: skip
 
 
 # -- usage and the daily indicator ---------------------------------------------------------------
@@ -618,7 +350,7 @@ def usage_page(
     """Calls, errors, refusals, rows and latency per service, app and day; the chart of calls
     per day by kind of service; today's total against the daily indicator."""
     report = _usage(session, who.actor, platform.settings, days)
-    return _page(
+    return exchange_page(
         request,
         who,
         "exchange/usage.html",
@@ -628,7 +360,7 @@ def usage_page(
             "scope": _usage_scope(who.actor, platform.settings),
             "days": days,
             "choices": USAGE_DAYS,
-            "names": _department_names(session),
+            "names": department_names(session),
             "slowest_ms": usage.BUCKETS_MS[-1],
             "chart_url": f"{CONSOLE}/usage/chart?days={days}",
             "json_url": f"{API}/usage?days={days}",
@@ -670,4 +402,4 @@ def indicator_tile(
 ) -> HTMLResponse:
     """The console home's tile (an htmx fragment)."""
     figures = indicator(usage.calls_today(session), platform.settings.exchange_daily_target)
-    return _page(request, who, "exchange/_indicator.html", figures)
+    return exchange_page(request, who, "exchange/_indicator.html", figures)

@@ -1,4 +1,5 @@
-"""In/out shapes of data sharing and exchange (共享交换): services, applications, grants, calls."""
+"""In/out shapes of data sharing and exchange (共享交换): services, applications, grants, calls,
+subscriptions and their deliveries."""
 
 from __future__ import annotations
 
@@ -292,3 +293,81 @@ class UsageReport(BaseModel):
     count: int
     calls_today: int = Field(description="Queries and verifications today (Beijing day).")
     daily_target: int = Field(description="The plan's daily indicator (settings).")
+
+
+class SubscriptionStatus(LabelledEnum):
+    ACTIVE = "active", "正常"
+    FAILED = "failed", "推送失败"
+    ENDED = "ended", "授权已终止"
+
+
+class DeliveryState(LabelledEnum):
+    PENDING = "pending", "待投递"
+    DELIVERED = "delivered", "已投递"
+    FAILED = "failed", "投递失败"
+    DROPPED = "dropped", "已放弃"  # the consumer subscribed again and starts afresh
+
+
+class SubscriptionCreate(BaseModel):
+    grant_id: int = Field(ge=1, le=2**31 - 1)
+    endpoint: str | None = Field(
+        None, max_length=500, description="http(s) URL to push to; empty: the consumer pulls."
+    )
+    from_start: bool = Field(
+        False, description="Deliver every row of the first version too (default: from now on)."
+    )
+
+
+class SubscriptionPublic(BaseModel):
+    id: int
+    grant_id: int
+    service: str
+    app_id: int
+    mode: str = Field(description="push (to the endpoint) or pull (the consumer fetches).")
+    endpoint: str | None
+    delivered_version: int | None = Field(description="The lake version the consumer has.")
+    status: SubscriptionStatus
+    failures: int = Field(description="Failed pushes in a row.")
+    next_attempt_at: datetime | None
+    last_error: str
+    pending: int = Field(description="Deliveries not delivered yet.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubscriptionList(BaseModel):
+    data: list[SubscriptionPublic]
+    count: int
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    subscription_id: int
+    from_version: int | None
+    to_version: int
+    rows: int
+    pages: int
+    state: DeliveryState
+    attempts: int
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryPublic]
+    count: int
+
+
+class DeliveryPage(BaseModel):
+    """One page of a delivery: what a push sends as its body and a fetch returns."""
+
+    subscription: int
+    delivery: int
+    service: str
+    from_version: int | None
+    to_version: int
+    page: int
+    pages: int
+    columns: list[str]
+    rows: list[dict[str, Any]]

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rongshu.catalog import service as catalog
 from rongshu.core.db import Database, utcnow
 from rongshu.core.identity.models import App
 from rongshu.core.workdays import BEIJING
@@ -176,10 +177,17 @@ def usage_report(
     department: str | None = None,
     daily_target: int = 0,
 ) -> UsageReport:
-    """Calls per service, app and day over the last ``days`` Beijing days."""
+    """Calls per service, app and day over the last ``days`` Beijing days; with ``department``,
+    the calls its apps made and the calls to its resources' services."""
     first = beijing_day(utcnow() - timedelta(days=days - 1))
     query = (
-        select(ExchangeUsage, ExchangeService.code, ExchangeService.kind, App)
+        select(
+            ExchangeUsage,
+            ExchangeService.code,
+            ExchangeService.kind,
+            App,
+            ExchangeService.resource_code,
+        )
         .join(ExchangeService, ExchangeService.id == ExchangeUsage.service_id)
         .join(App, App.id == ExchangeUsage.app_id)
         .where(ExchangeUsage.day >= first)
@@ -191,8 +199,13 @@ def usage_report(
     merged: dict[tuple[str, str, int], _Tally] = {}
     apps: dict[int, App] = {}
     kinds: dict[str, str] = {}
-    for usage, code, kind, app in session.execute(query):
-        if department and app.department.code != department:
+    owners = (
+        {r.code: r.department_code for r in catalog.published_resources(session)}
+        if department
+        else {}
+    )
+    for usage, code, kind, app, resource_code in session.execute(query):
+        if department and department not in (app.department.code, owners.get(resource_code)):
             continue
         apps[app.id], kinds[code] = app, kind
         merged.setdefault((usage.day, code, app.id), _Tally()).add(usage)

@@ -25,7 +25,7 @@ How a stream runs, in constant memory (bar 17 bytes a row for the watermark's su
 
 ``trace_file`` reads a leaked CSV or Excel file, finds the exports it could come from (same
 columns), rebuilds each export's original from the lake with the recorded masks, and asks
-``watermark.trace`` which recipient's marks it carries. The lake version must still be kept.
+``watermark_trace.trace`` which recipient's marks it carries. The lake version must still be kept.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from rongshu.core.identity.service import require
 from rongshu.core.keys import KeyPurpose
 from rongshu.core.platform import Platform
 from rongshu.lake.tables import SCRATCH_DIR, Lake
-from rongshu.security import service, watermark
+from rongshu.security import service, watermark, watermark_trace
 from rongshu.security.entities import EntityType
 from rongshu.security.masking import Mask, MaskOperator
 from rongshu.security.models import SecurityExport
@@ -505,7 +505,7 @@ _WRITERS: Final[
 
 def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -> TraceOutcome:
     """The recipient a leaked ``path`` most likely came from, among the recorded exports."""
-    leaked = watermark.read_table_file(path)
+    leaked = watermark_trace.read_table_file(path)
     columns = set(leaked.column_names)
     with platform.db.session_scope() as session:
         query = select(SecurityExport).order_by(SecurityExport.id)
@@ -547,7 +547,7 @@ def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -
             name: _recipient_key(platform, r.id, r.recipient, r.key_version)
             for name, r in by_name.items()
         }
-        result = watermark.trace(
+        result = watermark_trace.trace(
             leaked,
             original,
             candidates,

@@ -21,6 +21,7 @@ from rongshu.core.jobs import JobQueue
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings, load_settings
 from rongshu.exchange import api as exchange_api
+from rongshu.exchange import application_pages as exchange_application_pages
 from rongshu.exchange import pages as exchange_pages
 from rongshu.exchange.gateway import Gateway
 from rongshu.ingest import api as ingest_api
@@ -67,6 +68,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     quality_resource_pages.router,
     security_pages.router,
     exchange_pages.router,
+    exchange_application_pages.router,
 ]
 
 

@@ -23,7 +23,7 @@ from rongshu.core.platform import Platform
 from rongshu.exchange import batch, grants, services
 from rongshu.exchange.schemas import Condition, FilterOperator, ServiceKind
 from rongshu.lake.tables import Lake
-from rongshu.security import exports, service, watermark
+from rongshu.security import exports, service, watermark, watermark_trace
 from rongshu.security.exports import ExportFormat, export_stream, trace_file
 from rongshu.security.models import SecurityExport
 from rongshu.security.schemas import MaskingProfile
@@ -109,7 +109,7 @@ def test_the_stream_is_the_whole_table_export(
     else:
         path = Path(platform.settings.data_dir) / "got.xlsx"
         path.write_bytes(data)
-        text = watermark.read_table_file(path)
+        text = watermark_trace.read_table_file(path)
         got = text.set_column(
             text.schema.get_field_index("amount"),
             "amount",
@@ -145,7 +145,7 @@ def test_a_cut_resorted_leak_of_a_streamed_csv_names_the_app(
     export, chunks = batch.batch_export(platform, grant, purpose="核对")
     leaked_file = tmp_path / "export.csv"
     leaked_file.write_bytes(b"".join(chunks))
-    table = watermark.read_table_file(leaked_file)
+    table = watermark_trace.read_table_file(leaked_file)
     rng = random.Random(3)
     keep = rng.sample(range(table.num_rows), table.num_rows // 10)
     piece = tmp_path / "piece.csv"

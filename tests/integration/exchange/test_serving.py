@@ -21,15 +21,8 @@ from rongshu.exchange import grants, services
 from rongshu.exchange.grants import ActiveGrant
 from rongshu.exchange.jobs import build_serving_index
 from rongshu.exchange.schemas import Condition, FieldVerdict, ServiceKind
-from rongshu.exchange.serving import (
-    CHECK_SECONDS,
-    ServingIndex,
-    build,
-    index_path,
-    query,
-    serving_store,
-    verify,
-)
+from rongshu.exchange.serving import CHECK_SECONDS, build, query, serving_store, verify
+from rongshu.exchange.serving_index import ServingIndex, index_path
 from rongshu.lake.tables import Lake, LakeTable
 from rongshu.security.schemas import MaskingProfile
 from rongshu.security.service import key_provider

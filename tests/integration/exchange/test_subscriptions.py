@@ -27,7 +27,15 @@ from rongshu.core.platform import Platform
 from rongshu.exchange import hooks, jobs
 from rongshu.exchange import subscriptions as subs
 from rongshu.exchange.models import ExchangeDelivery
-from rongshu.exchange.schemas import Condition, ServiceKind
+from rongshu.exchange.push import push_due
+from rongshu.exchange.schemas import (
+    Condition,
+    DeliveryPublic,
+    DeliveryState,
+    ServiceKind,
+    SubscriptionPublic,
+    SubscriptionStatus,
+)
 from rongshu.ingest.schemas import LoadPublic
 from rongshu.security.schemas import MaskingProfile
 
@@ -73,14 +81,14 @@ def next_version(shared: Shared, write: Write, step: int) -> set[str]:
     return changed
 
 
-def outstanding(platform: Platform, subscription_id: int) -> list[subs.DeliveryPublic]:
+def outstanding(platform: Platform, subscription_id: int) -> list[DeliveryPublic]:
     with platform.db.session_scope() as session:
         return subs.pending_deliveries(
             session, platform, subscription_id=subscription_id, actor=SYSTEM
         ).data
 
 
-def state(platform: Platform, subscription_id: int) -> subs.SubscriptionPublic:
+def state(platform: Platform, subscription_id: int) -> SubscriptionPublic:
     with platform.db.session_scope() as session:
         return subs.get_subscription(
             session, platform, subscription_id=subscription_id, actor=SYSTEM
@@ -202,7 +210,7 @@ def test_pull_in_order_acknowledge_advances_and_waiting_versions_merge(
     assert subs.acknowledge(platform, delivery_id=first.id, actor=app).delivered_version == 2
     assert subs.acknowledge(platform, delivery_id=second.id, actor=app).delivered_version == 3
     after = state(platform, subscription)
-    assert (after.pending, after.status) == (0, subs.SubscriptionStatus.ACTIVE)
+    assert (after.pending, after.status) == (0, SubscriptionStatus.ACTIVE)
     acks = audited(platform, "exchange.subscription.acknowledge")
     assert [e.row_count for e in acks] == [15, 9] and all(e.app == "核验应用" for e in acks)
 
@@ -255,14 +263,14 @@ def test_push_survives_a_consumer_that_is_down_then_arrives_once_in_order_signed
     subs.plan_deliveries(platform)
     start = utcnow()
 
-    assert subs.push_due(platform, now=start) == 0
+    assert push_due(platform, now=start) == 0
     down = state(platform, subscription)
     assert down.failures == 1 and "ConnectError" in down.last_error
     assert down.next_attempt_at == start + timedelta(seconds=delay)
-    assert subs.push_due(platform, now=start + timedelta(seconds=delay / 2)) == 0  # not yet due
+    assert push_due(platform, now=start + timedelta(seconds=delay / 2)) == 0  # not yet due
     assert state(platform, subscription).failures == 1
     retried = start + timedelta(seconds=delay)
-    assert subs.push_due(platform, now=retried) == 0
+    assert push_due(platform, now=retried) == 0
     assert state(platform, subscription).next_attempt_at == retried + timedelta(seconds=2 * delay)
 
     next_version(shared, write, 2)  # versions keep coming while the consumer is down
@@ -276,8 +284,8 @@ def test_push_survives_a_consumer_that_is_down_then_arrives_once_in_order_signed
     ]
 
     with consumer(port) as received:
-        assert subs.push_due(platform, now=retried + timedelta(seconds=2 * delay)) == 2
-        assert subs.push_due(platform, now=retried + timedelta(seconds=9 * delay)) == 0
+        assert push_due(platform, now=retried + timedelta(seconds=2 * delay)) == 2
+        assert push_due(platform, now=retried + timedelta(seconds=9 * delay)) == 0
     bodies = [json.loads(body) for _, body in received]
     assert [(b["from_version"], b["to_version"]) for b in bodies] == [(0, 1), (1, 3)]
     assert [len(b["rows"]) for b in bodies] == [w.rows for w in waiting]
@@ -316,28 +324,28 @@ def test_push_gives_up_after_the_retry_limit_and_a_new_version_or_retry_rearms_i
     taking = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200)))
     now = utcnow()
     for _ in range(3):
-        assert subs.push_due(platform, now=now, client=refusing) == 0
+        assert push_due(platform, now=now, client=refusing) == 0
         now += timedelta(days=1)
     failed = state(platform, subscription)
-    assert failed.status is subs.SubscriptionStatus.FAILED
+    assert failed.status is SubscriptionStatus.FAILED
     assert failed.last_error == "page 1/1: HTTP 503 维护中" and failed.next_attempt_at is None
     [delivery] = outstanding(platform, subscription)
-    assert (delivery.state, delivery.attempts) == (subs.DeliveryState.FAILED, 3)
-    assert subs.push_due(platform, now=now, client=taking) == 0  # given up: nothing is sent
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 3)
+    assert push_due(platform, now=now, client=taking) == 0  # given up: nothing is sent
 
     with platform.db.session_scope() as session:
         again = subs.retry(session, platform, subscription_id=subscription, actor=SYSTEM)
-    assert again.status is subs.SubscriptionStatus.ACTIVE
-    assert subs.push_due(platform, now=now, client=refusing) == 0
+    assert again.status is SubscriptionStatus.ACTIVE
+    assert push_due(platform, now=now, client=refusing) == 0
     for _ in range(2):
         now += timedelta(days=1)
-        subs.push_due(platform, now=now, client=refusing)
-    assert state(platform, subscription).status is subs.SubscriptionStatus.FAILED
+        push_due(platform, now=now, client=refusing)
+    assert state(platform, subscription).status is SubscriptionStatus.FAILED
 
     next_version(shared, write, 2)  # a new version tries the consumer again
     subs.plan_deliveries(platform)
-    assert state(platform, subscription).status is subs.SubscriptionStatus.ACTIVE
-    assert subs.push_due(platform, now=now, client=taking) == 2
+    assert state(platform, subscription).status is SubscriptionStatus.ACTIVE
+    assert push_due(platform, now=now, client=taking) == 2
     assert state(platform, subscription).delivered_version == 2
 
 
@@ -351,7 +359,7 @@ def test_subscribing_checks_the_caller_grant_and_endpoint(
     app = app_of(platform, shared.app_id)
     stranger_id, _, _ = make_app(platform, department="ZJ", name="别的应用")
 
-    def attempt(grant: int, endpoint: str | None, actor: Actor) -> subs.SubscriptionPublic:
+    def attempt(grant: int, endpoint: str | None, actor: Actor) -> SubscriptionPublic:
         with platform.db.session_scope() as session:
             return subs.subscribe(session, platform, grant_id=grant, endpoint=endpoint, actor=actor)
 

@@ -20,7 +20,7 @@ from rongshu.core.platform import Platform
 from rongshu.demo.identifiers import make_ric
 from rongshu.security import service
 from rongshu.security.exports import ExportFormat, export_resource, trace_file
-from rongshu.security.watermark import read_table_file
+from rongshu.security.watermark_trace import read_table_file
 
 from ..conftest import Declare, Write, field
 

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3
+from rongshu.core.crypto import LocalCryptoProvider, hmac_sm3, sm3
 from rongshu.core.crypto_arrays import (
     HmacSm3Pseudonymiser,
     hex_bytes,
     hex_strings,
+    sm3_digests,
     sm4_gcm_decrypt_array,
     sm4_gcm_encrypt_array,
 )
@@ -308,3 +309,14 @@ def test_hex_text_goes_both_ways_keeping_nulls_and_slices() -> None:
     for bad in ("abc", "zz", "0g"):
         with pytest.raises(ValidationFailed):
             hex_bytes(pa.array([bad]))
+
+
+def test_sm3_digests_equal_sm3_of_each_value_at_every_padding_boundary() -> None:
+    values = ["", "a" * 55, "b" * 56, "c" * 64, "d" * 119, "榕" * 333, "x" * 1000]
+    digests = sm3_digests(pa.array(values))
+    assert digests.shape == (len(values), 32)
+    assert [row.tobytes() for row in digests] == [sm3(v.encode()) for v in values]
+    chunked = pa.chunked_array([values[:3], values[3:]])
+    assert [row.tobytes() for row in sm3_digests(chunked)] == [sm3(v.encode()) for v in values]
+    with pytest.raises(ValidationFailed, match="nulls"):
+        sm3_digests(pa.array(["a", None]))

@@ -16,13 +16,8 @@ import pytest
 import xlsxwriter
 
 from rongshu.core.errors import ValidationFailed
-from rongshu.security.watermark import (
-    TraceResult,
-    embed,
-    read_table_file,
-    survey,
-    trace,
-)
+from rongshu.security.watermark import embed, survey
+from rongshu.security.watermark_trace import TraceResult, read_table_file, trace
 
 ROWS = 20_000
 RECIPIENTS = 50

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rongshu.exchange.serving import normalise_array, normalise_text
+from rongshu.exchange.serving_index import normalise_array, normalise_text
 
 # Characters Python's Unicode database knows: Arrow's utf8proc is a newer Unicode version and
 # normalises some characters assigned since differently (and Python cannot know them).
