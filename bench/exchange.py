@@ -28,14 +28,16 @@ batch export at ≥ 500,000 rows/s with peak memory under 1 GB.
    field false, 10 % an ID number that is in no record. Before timing, every kind of answer
    is checked against the data (the bench stops if one is wrong), then ``--warmup`` seconds of
    load (not counted). Then ``wrk`` for ``--seconds`` with ``--connections`` keep-alive
-   connections, rotating over the requests (prepared once per connection thread by a Lua
-   script); throughput, p50/p90/p99 as wrk measures them (closed loop: a connection sends its
-   next request when the answer arrives), non-2xx answers and socket errors. After the
-   server stops (its audit writer drains), the ledger must hold an ``exchange.verify`` entry
-   for every answered call.
+   connections, rotating over the requests (formatted once per wrk thread by a Lua script):
+   throughput, p50/p90/p99 as wrk measures them (closed loop: a connection sends its next
+   request when the answer arrives), non-2xx answers and socket errors; the CPU seconds of
+   each server process (the workers share one listening socket, so one may take most of
+   the connections). After the server stops (its audit writer drains), the ledger must
+   hold an ``exchange.verify`` entry for every answered call.
 3. **Bare.** ``bench/bare_app.py`` under uvicorn with the same worker count, the same
-   requests, the same wrk and durations. Ratio = rongshu's calls/s / bare calls/s. CPU
-   seconds of the server processes and of wrk are shown beside (all of them share the cores).
+   requests, the same wrk and durations; its launcher binds the listening socket so that
+   accepted connections get ``TCP_NODELAY`` (see its docstring). Ratio = rongshu's calls/s
+   / bare calls/s. wrk's CPU seconds are shown beside (it shares the cores with the servers).
 4. **Batch.** For each of ``--formats``: a fresh single-worker ``rongshu serve`` (so its peak
    is the export's alone, the server's own memory included), ``GET .../batch?format=...``
    read to the end by this process over one connection and thrown away, timed from the
@@ -240,7 +242,8 @@ class Setup:
     api_key: str
     verify_service: str
     batch_service: str
-    #: Request bodies (one JSON line each) and the answer each must get: (found, match).
+    #: Request bodies (one JSON line each) and the answer each must get: found, match, and
+    #: the verdict per claimed field.
     bodies: list[bytes] = field(default_factory=list)
     expected: list[tuple[bool, bool, dict[str, str]]] = field(default_factory=list)
 
