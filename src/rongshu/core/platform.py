@@ -42,6 +42,7 @@ class Platform:
             key,
             checkpoint_every=settings.audit_checkpoint_every,
             batch_max=settings.audit_batch_max,
+            gather_seconds=settings.audit_gather_ms / 1000,
         )
         return cls(settings=settings, db=db, signing_key=key, ledger=ledger)
 

@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     audit_batch_max: int = Field(
         5000, description="Most audit entries the ledger writer commits in one transaction."
     )
+    audit_gather_ms: float = Field(
+        2.0,
+        ge=0,
+        description=(
+            "Milliseconds a busy audit ledger lets a batch gather before committing it "
+            "(fewer, larger transactions under load); an idle ledger commits at once."
+        ),
+    )
     jobs_in_process: bool = Field(
         True,
         description=(

@@ -23,20 +23,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import aliased
-
 from rongshu.core.audit.ledger import AuditRecord, AuditTicket
 from rongshu.core.crypto import hmac_sm3
 from rongshu.core.db import utcnow
 from rongshu.core.errors import NotAuthenticated, PermissionDenied, RongshuError
 from rongshu.core.identity.credentials import open_signing_secret
-from rongshu.core.identity.models import ApiKey, App, Department
+from rongshu.core.identity.models import ApiKey
 from rongshu.core.identity.service import API_KEY_PREFIX
 from rongshu.core.platform import Platform
 from rongshu.exchange import quotas, signing
 from rongshu.exchange.grants import ActiveGrant
-from rongshu.exchange.models import ExchangeGrant, ExchangeService
+from rongshu.exchange.lookup import CallLookup, KeyRow
 from rongshu.exchange.schemas import Condition, ServiceKind
 from rongshu.exchange.usage import UsageRecorder
 from rongshu.security.schemas import MaskingProfile
@@ -65,54 +62,6 @@ class Call:
     purpose: str = ""
 
 
-def _lookup_statement() -> Select[Any]:
-    """Key, app, department and (if any) the newest grant in force for one service: one row."""
-    grant = aliased(ExchangeGrant)
-    service = aliased(ExchangeService)
-    return (
-        select(
-            ApiKey.secret_hash,
-            ApiKey.signing_secret,
-            ApiKey.revoked_at,
-            ApiKey.id.label("api_key_row"),
-            App.id.label("app_id"),
-            App.name.label("app_name"),
-            Department.code.label("department"),
-            grant.id.label("grant_id"),
-            grant.columns,
-            grant.row_filter,
-            grant.purpose,
-            grant.masking_profile,
-            grant.daily_quota,
-            grant.rate_per_second,
-            grant.expires_at,
-            service.id.label("service_id"),
-            service.resource_code,
-            service.kind,
-            service.key_columns,
-        )
-        .select_from(ApiKey)
-        .join(App, App.id == ApiKey.app_id)
-        .join(Department, Department.id == App.department_id)
-        .outerjoin(
-            service,
-            and_(service.code == bindparam("service"), service.status == "published"),
-        )
-        .outerjoin(
-            grant,
-            and_(
-                grant.app_id == App.id,
-                grant.service_id == service.id,
-                grant.revoked_at.is_(None),
-                grant.expires_at > bindparam("now"),
-            ),
-        )
-        .where(ApiKey.key_id == bindparam("key_id"))
-        .order_by(grant.id.desc())
-        .limit(1)
-    )
-
-
 class Gateway:
     """Authenticates, authorises, limits, audits and counts service calls."""
 
@@ -122,6 +71,7 @@ class Gateway:
         self.nonces = signing.nonce_store(platform.settings, platform.db)
         self.usage = UsageRecorder(platform.db)
         self._keys = key_provider(platform)
+        self._lookup = CallLookup(platform.db.engine)
         self._conditions: dict[int, tuple[Condition, ...]] = {}
         self._last_used: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -171,17 +121,13 @@ class Gateway:
         """The call's grant: 401 for a bad key or signature, 403 (audited) without a grant in
         force for this service, 429 past the grant's quota or rate."""
         started = time.perf_counter()
-        now = utcnow()
-        with self.platform.db.engine.connect() as conn:
-            row = conn.execute(
-                _STATEMENT, {"service": service_code, "now": now, "key_id": credentials.key_id}
-            ).first()
-        if row is None or row.revoked_at is not None:
+        key = self._lookup.key(credentials.key_id)
+        if key is None or key.revoked:
             raise self._unknown(credentials, service_code, kind, request_id)
         if credentials.signed is not None:
-            if row.signing_secret is None:
+            if key.signing_secret is None:
                 raise NotAuthenticated("this API key cannot sign requests; issue a new key")
-            secret = open_signing_secret(self._keys, credentials.key_id, row.signing_secret)
+            secret = open_signing_secret(self._keys, credentials.key_id, key.signing_secret)
             try:
                 signing.verify_signature(
                     credentials.signed,
@@ -195,24 +141,25 @@ class Gateway:
                 )
             except NotAuthenticated as exc:
                 reason = exc.details[0]["reason"] if exc.details else "unauthenticated"
-                self._audit_refusal(row, service_code, kind, request_id, str(reason))
+                self._audit_refusal(key, service_code, kind, request_id, str(reason))
                 raise
         else:
             presented = hmac_sm3(self.platform.secret, (credentials.secret or "").encode()).hex()
-            if not hmac.compare_digest(row.secret_hash, presented):
+            if not hmac.compare_digest(key.secret_hash, presented):
                 raise self._unknown(credentials, service_code, kind, request_id)
-        self._touch(row.api_key_row)
-        if row.grant_id is None or row.kind != kind.value:
-            self._audit_refusal(row, service_code, kind, request_id, "denied")
+        self._touch(key.key_row)
+        row = self._lookup.grant(key.app_id, service_code, utcnow())
+        if row is None or row.kind != kind.value:
+            self._audit_refusal(key, service_code, kind, request_id, "denied")
             raise PermissionDenied(
-                f"app {row.app_name} holds no grant in force for service {service_code}; "
+                f"app {key.app_name} holds no grant in force for service {service_code}; "
                 "apply for it in the service catalog"
             )
         grant = ActiveGrant(
             id=row.grant_id,
-            app_id=row.app_id,
-            app_name=row.app_name,
-            department=row.department,
+            app_id=key.app_id,
+            app_name=key.app_name,
+            department=key.department,
             service_id=row.service_id,
             service_code=service_code,
             resource_code=row.resource_code,
@@ -268,21 +215,22 @@ class Gateway:
         return NotAuthenticated("unknown or revoked API key")
 
     def _audit_refusal(
-        self, row: Any, service_code: str, kind: ServiceKind, request_id: str, outcome: str
+        self, key: KeyRow, service_code: str, kind: ServiceKind, request_id: str, outcome: str
     ) -> None:
         self.platform.ledger.append(
             AuditRecord(
-                actor=f"app:{row.app_id}",
-                department=row.department,
-                app=row.app_name,
+                actor=f"app:{key.app_id}",
+                department=key.department,
+                app=key.app_name,
                 action=f"exchange.{kind.value}",
                 object=f"service:{service_code}",
                 outcome=outcome,
                 request_id=request_id,
             )
         )
-        if row.service_id is not None:
-            self.usage.count(row.service_id, row.app_id, seconds=0.0, outcome="denied")
+        service_id = self._lookup.service_id(service_code)
+        if service_id is not None:
+            self.usage.count(service_id, key.app_id, seconds=0.0, outcome="denied")
 
     # -- trace -----------------------------------------------------------------------------
 
@@ -321,6 +269,3 @@ class Gateway:
         """Audit a call that failed after it was authorised (bad input, missing data, a bug)."""
         outcome = error.code if isinstance(error, RongshuError) else "error"
         self.finish(call, outcome=outcome)
-
-
-_STATEMENT = _lookup_statement()

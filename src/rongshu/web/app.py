@@ -44,6 +44,8 @@ API_PREFIX = "/api/v1"
 
 #: Every area's JSON router, mounted under /api/v1. Later areas append theirs here.
 API_ROUTERS: list[APIRouter] = [
+    # First: its service calls are the busiest routes, and routing tries routes in order.
+    exchange_api.router,
     identity_api.router,
     audit_api.router,
     system.api,
@@ -53,7 +55,6 @@ API_ROUTERS: list[APIRouter] = [
     quality_api.router,
     security_api.router,
     corrections_api.router,
-    exchange_api.router,
 ]
 #: Every area's page router.
 PAGE_ROUTERS: list[APIRouter] = [

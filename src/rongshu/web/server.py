@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,15 +65,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
             db.dispose()
         os.environ.update(settings_environment(settings))
         log.info("serving on http://%s:%d with %d workers", host, port, workers)
-        uvicorn.run(
-            "rongshu.web.server:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            access_log=False,
-        )
+        serve_workers(host, port, workers)
         return
     platform = Platform.open(settings)
     _check_schema(platform.db)
@@ -84,6 +79,54 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
     finally:
         queue.close()
         platform.close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP listening socket each worker opens for itself (``SO_REUSEPORT``: the kernel spreads
+    connections over the workers); made with ``IPPROTO_TCP`` so the event loop sets
+    ``TCP_NODELAY`` on its connections (a socket of unknown protocol keeps Nagle's delay)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _worker(host: str, port: int) -> None:
+    """One worker process: its own socket, app, platform and event loop."""
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(worker_app, factory=True, log_config=None, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_workers(host: str, port: int, workers: int) -> None:
+    """Run ``workers`` worker processes until interrupted or terminated; a worker that dies
+    stops the others (a supervisor such as systemd restarts the service)."""
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(host, port), name=f"rongshu-worker-{n}")
+        for n in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def stop(_signal: int = signal.SIGTERM, _frame: object = None) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(process.is_alive() for process in processes):
+            processes[0].join(timeout=1.0)
+    except KeyboardInterrupt:
+        pass  # the workers got the same SIGINT from the terminal and stop on their own
+    finally:
+        stop()
+        for process in processes:
+            process.join(timeout=30)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Callers ``append`` records from any thread and get a future of the entry's sequence number. One
 writer thread per process drains whatever has queued up and commits it as one transaction, so a
-busy API pays one commit per batch instead of one per call. Each batch first locks the
+busy API pays one commit per batch instead of one per call; while busy, it lets each batch
+gather for a couple of milliseconds first (``gather_seconds``). Each batch first locks the
 ``audit_head`` row, so several processes (API workers, job workers) can share one chain.
 
 Every entry's hash is SM3 over its canonical form, which includes the previous entry's hash; every
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert
 
 from rongshu.core.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from rongshu.core.crypto import SM2PrivateKey, sm3
@@ -149,6 +150,7 @@ class AuditLedger:
         *,
         checkpoint_every: int = 1000,
         batch_max: int = 5000,
+        gather_seconds: float = 0.002,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
         if checkpoint_every < 1:
@@ -158,6 +160,9 @@ class AuditLedger:
         self._fingerprint = signing_key.public_key().fingerprint()
         self._checkpoint_every = checkpoint_every
         self._batch_max = batch_max
+        self._gather = gather_seconds
+        self._last_commit = 0.0
+        self._gathering = False
         self.on_commit = on_commit
         self._batches: deque[_Batch] = deque()
         self._cond = threading.Condition()
@@ -186,7 +191,8 @@ class AuditLedger:
                     target=self._run, name="rongshu-audit-writer", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if not self._gathering or len(batch.items) >= self._batch_max:
+                self._cond.notify()
         return AuditTicket(batch, len(batch.items) - 1)
 
     def record(self, record: AuditRecord, *, timeout: float = 30.0) -> int:
@@ -228,6 +234,7 @@ class AuditLedger:
                     self._cond.wait()
                 if not self._batches and self._closed:
                     return
+                self._gather_more()
                 batch = self._batches.popleft()
                 self._writing = True
             try:
@@ -239,27 +246,51 @@ class AuditLedger:
                 batch.future.set_result(first_seq)
                 if self.on_commit is not None:
                     self.on_commit(len(batch.items))
+            self._last_commit = time.monotonic()
             with self._cond:
                 self._writing = False
                 self._cond.notify_all()
 
+    def _gather_more(self) -> None:
+        """Under load, let the batch fill for ``gather_seconds`` before committing it.
+
+        Entries arrive one call at a time; committing each as soon as it is queued makes a
+        transaction of one or two entries, and the commits' CPU then outweighs the calls'. When
+        the previous commit ended less than ``gather_seconds`` ago (a busy ledger), waiting that
+        long collects the next calls' entries into the same transaction; an idle ledger commits
+        at once. Called with the condition held.
+        """
+        if self._gather <= 0 or self._closed:
+            return
+        if time.monotonic() - self._last_commit > self._gather:
+            return
+        deadline = time.monotonic() + self._gather
+        self._gathering = True
+        try:
+            while len(self._batches[0].items) < self._batch_max and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        finally:
+            self._gathering = False
+
     def _commit(self, batch: Sequence[tuple[AuditRecord, int]]) -> int:
         with self._db.engine.begin() as conn:
+            # Plain statements (no SQLAlchemy expressions built per batch): under load a batch
+            # holds a handful of entries, and building statements would cost more than them.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             # Writing the head row first takes the write lock (SQLite) / row lock (PostgreSQL)
             # before we read it, so concurrent writers serialise on the chain head.
-            conn.execute(update(_head).where(_head.c.id == HEAD_ID).values(seq=_head.c.seq))
-            head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == HEAD_ID))
+            conn.exec_driver_sql(_LOCK_HEAD)
+            head = conn.exec_driver_sql(_READ_HEAD)
             last_seq, prev_hash = head.one()
             first_seq = last_seq + 1
             rows, checkpoints = self._chain(batch, first_seq, prev_hash)
             _insert_entries(conn, rows)
             if checkpoints:
                 conn.execute(insert(_checkpoint), checkpoints)
-            conn.execute(
-                update(_head)
-                .where(_head.c.id == HEAD_ID)
-                .values(seq=rows[-1]["seq"], hash=rows[-1]["hash"])
-            )
+            conn.exec_driver_sql(_MOVE_HEAD.replace("?", mark), (rows[-1]["seq"], rows[-1]["hash"]))
         return int(first_seq)
 
     def _chain(
@@ -303,6 +334,10 @@ class AuditLedger:
 
 
 _ENTRY_COLUMNS = tuple(column.name for column in _entry.columns)
+# The chain head is the row with id HEAD_ID (1).
+_LOCK_HEAD = "UPDATE audit_head SET seq = seq WHERE id = 1"
+_READ_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+_MOVE_HEAD = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
 
 
 def _insert_entries(conn: Connection, rows: list[dict[str, object]]) -> None:
