@@ -22,6 +22,9 @@ from rongshu.exchange.schemas import ApplicationState, ServiceKind
 from ..conftest import MakeUser, sign_in
 from .conftest import CODE, CONSUMER, OWNER, MakeShared
 
+#: The workflow's database code runs on both engines in the first test; the rest is logic.
+sqlite_only = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+
 
 def _form(shared_app_id: int, **changes: object) -> dict[str, object]:
     form: dict[str, object] = {
@@ -106,6 +109,7 @@ def test_a_conditional_application_waits_for_the_owner_and_approval_makes_a_gran
     assert again.status_code == 409
 
 
+@sqlite_only
 def test_refusing_or_asking_needs_a_reason_and_a_reply_restarts_the_clock(
     platform: Platform, client: TestClient, make_shared: MakeShared, people: dict[str, str]
 ) -> None:
@@ -145,6 +149,7 @@ def test_refusing_or_asking_needs_a_reason_and_a_reply_restarts_the_clock(
     assert history[-1]["note"] == "超出最小必要范围"
 
 
+@sqlite_only
 def test_an_unconditional_resource_is_granted_at_once_and_recorded(
     platform: Platform, client: TestClient, make_shared: MakeShared, people: dict[str, str]
 ) -> None:
@@ -163,6 +168,7 @@ def test_an_unconditional_resource_is_granted_at_once_and_recorded(
     assert {"exchange.application.submit", "exchange.grant.create"} <= actions
 
 
+@sqlite_only
 def test_bad_applications_get_clear_errors(
     platform: Platform, client: TestClient, make_shared: MakeShared, people: dict[str, str]
 ) -> None:
@@ -199,6 +205,7 @@ def test_bad_applications_get_clear_errors(
     assert batch_without_key.json()["details"][0]["reason"] == "key_missing"
 
 
+@sqlite_only
 def test_overdue_applications_escalate_to_the_bureau_which_may_then_decide(
     platform: Platform, client: TestClient, make_shared: MakeShared, people: dict[str, str]
 ) -> None:
@@ -226,6 +233,7 @@ def test_overdue_applications_escalate_to_the_bureau_which_may_then_decide(
     assert decided.json()["kind"] == ServiceKind.VERIFY.value
 
 
+@sqlite_only
 def test_an_approver_may_tighten_masking_but_never_loosen_it(
     platform: Platform, client: TestClient, make_shared: MakeShared, people: dict[str, str]
 ) -> None:
