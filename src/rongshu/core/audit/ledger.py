@@ -115,11 +115,21 @@ def checkpoint_message(seq: int, hash_: str) -> bytes:
 class _Batch:
     """Entries that will be committed together, and the one future they all wait on."""
 
-    __slots__ = ("future", "items")
+    __slots__ = ("future", "items", "waiters")
 
     def __init__(self) -> None:
         self.items: list[tuple[AuditRecord, int]] = []
         self.future: Future[int] = Future()  # resolves to the batch's first sequence number
+        self.waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[int]] = {}
+
+    def waiter(self) -> asyncio.Future[int]:
+        """The batch's future for the running event loop: one per loop, however many of its
+        callers wait, so a commit wakes each loop once rather than once per entry."""
+        loop = asyncio.get_running_loop()
+        found = self.waiters.get(loop)
+        if found is None:
+            found = self.waiters[loop] = asyncio.wrap_future(self.future, loop=loop)
+        return found
 
 
 class AuditTicket:
@@ -137,7 +147,7 @@ class AuditTicket:
 
     async def wait(self) -> int:
         """Await the commit from async code."""
-        return await asyncio.wrap_future(self._batch.future) + self._index
+        return await asyncio.shield(self._batch.waiter()) + self._index
 
 
 class AuditLedger:
