@@ -253,6 +253,9 @@ def export_stream(
             profile=profile.value,
             columns=chosen,
             masks=_masks_json(masks),
+            row_filter=[c.model_dump(mode="json") for c in row_filter.conditions]
+            if row_filter
+            else None,
             key_columns=key_columns,
             markable=list(found.markable),
             rate=found.rate,
@@ -526,6 +529,7 @@ def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -
             record.version,
             tuple(record.columns),
             repr(sorted(record.masks.items())),
+            repr(record.row_filter),
             tuple(record.key_columns),
             tuple(record.markable),
             record.rate,
@@ -535,13 +539,7 @@ def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -
     outcomes: list[TraceOutcome] = []
     for members in groups.values():
         first = members[0]
-        original = pa.Table.from_batches(
-            list(
-                service.read_masked(
-                    platform, first.resource_code, _masks_of(first), version=first.version
-                )
-            )
-        )
+        original = _original(platform, first)
         by_name = {_label(r): r for r in members}
         candidates = {
             name: _recipient_key(platform, r.id, r.recipient, r.key_version)
@@ -571,6 +569,33 @@ def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -
             )
         )
     return max(outcomes, key=lambda o: o.confidence)
+
+
+def _original(platform: Platform, record: SecurityExport) -> pa.Table:
+    """The rows an export held before its marks: the recorded version, masks and row filter."""
+    if not record.row_filter:
+        masked = service.read_masked(
+            platform, record.resource_code, _masks_of(record), version=record.version
+        )
+        return pa.Table.from_batches(list(masked))
+    from rongshu.exchange.filters import RowFilter
+    from rongshu.exchange.schemas import Condition
+
+    lake = Lake.from_settings(platform.settings)
+    schema = lake.table(record.resource_code).schema(record.version)
+    conditions = [Condition.model_validate(c) for c in record.row_filter]
+    spill = _Spill(
+        platform,
+        lake,
+        record.resource_code,
+        record.version,
+        _masks_of(record),
+        RowFilter(conditions, schema),
+    )
+    try:
+        return pa.Table.from_batches(list(spill.batches()), schema=spill.schema)
+    finally:
+        spill.close()
 
 
 def _label(record: SecurityExport) -> str:

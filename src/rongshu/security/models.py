@@ -94,6 +94,8 @@ class SecurityExport(Base):
     profile: Mapped[str] = mapped_column(String(32))
     columns: Mapped[list[Any]] = mapped_column(JSON)
     masks: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The exchange grant's row filter (its conditions) the export read through, if any.
+    row_filter: Mapped[list[Any] | None] = mapped_column(JSON)
     key_columns: Mapped[list[Any]] = mapped_column(JSON)
     markable: Mapped[list[Any]] = mapped_column(JSON)
     rate: Mapped[float] = mapped_column(Float)

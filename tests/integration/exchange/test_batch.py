@@ -260,3 +260,30 @@ def test_a_million_row_export_runs_in_bounded_memory(platform: Platform) -> None
     assert stream.export.rows == rows and size > 40 * rows
     assert 0 < stream.export.cells_changed < rows
     assert python_peak + pool.max_memory() < 80 * 2**20, (python_peak, pool.max_memory())
+
+
+def test_a_leak_of_a_filtered_export_is_traced_with_its_filter(
+    platform: Platform, shared: Shared, write: Write, tmp_path: Path
+) -> None:
+    # In one district the amounts are whole tenths, elsewhere cents: the filtered export's
+    # marks sit on another grid than the whole table's, so the trace must read it filtered.
+    rows = [
+        {**r, "amount": round(r["amount"], 1 if r["district"] == "350103" else 2)}
+        for r in shared.rows
+    ]
+    write(CODE, rows)
+    condition = Condition(column="district", op=FilterOperator.EQ, value="350103")
+    grant = _grant(shared, COLUMNS, [condition])
+    export, chunks = batch.batch_export(platform, grant, purpose="核对")
+    with platform.db.session_scope() as session:
+        assert session.get(SecurityExport, export.id).row_filter == [
+            condition.model_dump(mode="json")
+        ]
+    leaked_file = tmp_path / "filtered.csv"
+    leaked_file.write_bytes(b"".join(chunks))
+    table = watermark_trace.read_table_file(leaked_file)
+    keep = random.Random(5).sample(range(table.num_rows), table.num_rows * 3 // 10)
+    piece = tmp_path / "piece.csv"
+    pa_csv.write_csv(table.take(pa.array(keep)), piece)
+    outcome = trace_file(platform, piece)
+    assert outcome.recipient == f"app:{grant.app_id} 低保核对", outcome.verdict
