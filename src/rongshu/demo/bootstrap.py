@@ -11,8 +11,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from rongshu.core.errors import NotFound
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
@@ -144,16 +142,8 @@ def _account(
 
 def _demo_app(platform: Platform) -> str | None:
     """Register the demo app once and issue a key; on later runs, issue a fresh key."""
-    name, department, description = DEMO_APP
+    app_id = ensure_app(platform, *DEMO_APP)
     with platform.db.session_scope() as session:
-        app_id = _find_app(platform, session, name, department)
-        if app_id is None:
-            app_id = identity.create_app(
-                session,
-                data=AppCreate(name=name, department_code=department, description=description),
-                actor=SYSTEM,
-                ledger=platform.ledger,
-            ).id
         issued = identity.issue_api_key(
             session,
             app_id=app_id,
@@ -165,8 +155,15 @@ def _demo_app(platform: Platform) -> str | None:
     return issued.api_key
 
 
-def _find_app(platform: Platform, session: Session, name: str, department: str) -> int | None:
-    for app in identity.list_apps(session, actor=SYSTEM, ledger=platform.ledger):
-        if app.name == name and app.department_code == department:
-            return app.id
-    return None
+def ensure_app(platform: Platform, name: str, department: str, description: str) -> int:
+    """The id of the department's app called ``name``, registering it the first time."""
+    with platform.db.session_scope() as session:
+        for app in identity.list_apps(session, actor=SYSTEM, ledger=platform.ledger):
+            if app.name == name and app.department_code == department:
+                return app.id
+        return identity.create_app(
+            session,
+            data=AppCreate(name=name, department_code=department, description=description),
+            actor=SYSTEM,
+            ledger=platform.ledger,
+        ).id

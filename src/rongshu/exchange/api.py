@@ -86,7 +86,7 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-async def _begin(request: Request, code: str, kind: ServiceKind, body: bytes) -> Call:
+def _begin(request: Request, code: str, kind: ServiceKind, body: bytes) -> Call:
     gateway = _gateway(request)
     headers = request.headers
     # What the client signed: the path and query exactly as sent.
@@ -150,7 +150,7 @@ async def _payload(request: Request, model: type[M]) -> tuple[M, bytes]:
 )
 async def verify(code: str, request: Request) -> Response:
     payload, body = await _payload(request, VerifyRequest)
-    call = await _begin(request, code, ServiceKind.VERIFY, body)
+    call = _begin(request, code, ServiceKind.VERIFY, body)
     call.purpose = payload.purpose
     gateway = _gateway(request)
     try:
@@ -184,7 +184,7 @@ async def verify(code: str, request: Request) -> Response:
 )
 async def query(code: str, request: Request) -> Response:
     payload, body = await _payload(request, QueryRequest)
-    call = await _begin(request, code, ServiceKind.QUERY, body)
+    call = _begin(request, code, ServiceKind.QUERY, body)
     call.purpose = payload.purpose
     gateway = _gateway(request)
     try:
@@ -225,7 +225,7 @@ async def batch_export(
     format: Annotated[ExportFormat, Query(description="csv, parquet or xlsx")] = ExportFormat.CSV,
     purpose: Annotated[str, Query(max_length=200)] = "",
 ) -> StreamingResponse:
-    call = await _begin(request, code, ServiceKind.BATCH, b"")
+    call = _begin(request, code, ServiceKind.BATCH, b"")
     call.purpose = purpose
     gateway = _gateway(request)
     try:

@@ -11,11 +11,10 @@ from pathlib import Path
 from rongshu.catalog import service as catalog
 from rongshu.catalog.schemas import ShareType
 from rongshu.core.db import utcnow
-from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
-from rongshu.core.identity.schemas import SYSTEM, Actor, AppCreate
+from rongshu.core.identity.schemas import SYSTEM, Actor
 from rongshu.core.platform import Platform
-from rongshu.demo.bootstrap import DEMO_APP
+from rongshu.demo.bootstrap import DEMO_APP, ensure_app
 from rongshu.demo.steps import demo_step
 from rongshu.exchange import applications, services, serving
 from rongshu.exchange.schemas import (
@@ -62,19 +61,6 @@ _REFUSED = (
     "《婚姻登记条例》",
     "用途与境外人员住宿登记无关，且超出最小必要范围；请改用出入境证件核验服务",
 )
-
-
-def _app_id(platform: Platform, name: str, department: str, description: str) -> int:
-    with platform.db.session_scope() as session:
-        for app in identity.list_apps(session, actor=SYSTEM, ledger=platform.ledger):
-            if app.name == name and app.department_code == department:
-                return app.id
-        return identity.create_app(
-            session,
-            data=AppCreate(name=name, department_code=department, description=description),
-            actor=SYSTEM,
-            ledger=platform.ledger,
-        ).id
 
 
 def _user(username: str, department: str, role: Role) -> Actor:
@@ -163,7 +149,7 @@ def exchange_demo_step(platform: Platform, city_dir: Path) -> str:
             published += sum(s.status is ServiceStatus.PUBLISHED for s in found)
     with platform.db.session_scope() as session:
         filed = applications.list_applications(session, actor=SYSTEM, bureau="").count
-    rs_app = _app_id(platform, *DEMO_APP)
+    rs_app = ensure_app(platform, *DEMO_APP)
     if not filed:
         developer = _user("developer", "RS", Role.DEVELOPER)
         for code, columns, purpose, basis, profile, decision in _RS_APPLICATIONS:
@@ -173,7 +159,7 @@ def exchange_demo_step(platform: Platform, city_dir: Path) -> str:
                 _decide(
                     platform, number, _user(username, department, Role.APPROVER), action, reason
                 )
-        mz_app = _app_id(platform, "婚姻登记核验", "MZ", "民政局婚姻登记窗口核验系统")
+        mz_app = ensure_app(platform, "婚姻登记核验", "MZ", "民政局婚姻登记窗口核验系统")
         code, purpose, basis, reason = _REFUSED
         number = _apply(
             platform,

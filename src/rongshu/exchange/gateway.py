@@ -17,7 +17,6 @@ per-user state, so several workers each hold their own.
 from __future__ import annotations
 
 import hmac
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,7 +73,6 @@ class Gateway:
         self._lookup = CallLookup(platform.db.engine)
         self._conditions: dict[int, tuple[Condition, ...]] = {}
         self._last_used: dict[int, float] = {}
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.usage.close()
