@@ -9,6 +9,7 @@ from rongshu.core.db import Base
 from rongshu.core.identity import models as identity_models
 from rongshu.exchange import models as exchange_models
 from rongshu.ingest import models as ingest_models
+from rongshu.opendata import models as opendata_models
 from rongshu.quality import models as quality_models
 from rongshu.security import models as security_models
 
@@ -21,6 +22,7 @@ __all__ = [
     "identity_models",
     "ingest_models",
     "metadata",
+    "opendata_models",
     "quality_models",
     "security_models",
 ]

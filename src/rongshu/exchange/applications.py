@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rongshu.catalog import service as catalog
-from rongshu.catalog.schemas import ShareType
+from rongshu.catalog.schemas import OpenType, ShareType
 from rongshu.core.audit.ledger import AuditLedger
 from rongshu.core.audit.service import audit_on_commit
 from rongshu.core.db import utcnow
@@ -101,13 +101,24 @@ def apply(
     settings: Settings,
 ) -> ApplicationPublic:
     """A developer applies for a service for one of their department's apps."""
-    require(actor, Permission.USE_SERVICES, ledger, object_=f"service:{data.service}")
     service = get_service_row(session, data.service)
+    open_data = service.kind == ServiceKind.OPEN_DATA.value
+    # Departments' developers apply for sharing services; the public for open-data ones.
+    permission = Permission.USE_OPEN_DATA if open_data else Permission.USE_SERVICES
+    require(actor, permission, ledger, object_=f"service:{data.service}")
     if service.status != ServiceStatus.PUBLISHED.value:
         raise Conflict(f"service {service.code} is withdrawn")
     resource = catalog.published_resource(session, service.resource_code)
-    if resource is None or resource.share_type is ShareType.NONE:
-        raise Conflict(f"resource {service.resource_code} is not shared")
+    if resource is None:
+        raise Conflict(f"resource {service.resource_code} is not in the published catalog")
+    if open_data:
+        unconditional = resource.open_type is OpenType.UNCONDITIONAL
+        if resource.open_type is OpenType.NONE:
+            raise Conflict(f"resource {service.resource_code} is not opened")
+    else:
+        unconditional = resource.share_type is ShareType.UNCONDITIONAL
+        if resource.share_type is ShareType.NONE:
+            raise Conflict(f"resource {service.resource_code} is not shared")
     app = get_app(session, data.app_id)
     if actor.kind != "system" and app.department.code != actor.department:
         ledger.append(actor.audit("exchange.apply", f"app:{app.id}", outcome="denied"))
@@ -162,8 +173,9 @@ def apply(
             purpose=data.purpose,
         ),
     )
-    if resource.share_type is ShareType.UNCONDITIONAL:
-        _approve(session, application, actor, ledger, settings, note="无条件共享，自动批准")
+    if unconditional:
+        note = "无条件开放，自动批准" if open_data else "无条件共享，自动批准"
+        _approve(session, application, actor, ledger, settings, note=note)
     else:
         application.deadline = deadline(now, settings.exchange_approval_days)
     session.flush()

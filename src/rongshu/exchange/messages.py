@@ -20,6 +20,7 @@ _ENGLISH: dict[str, tuple[type[LabelledEnum], dict[str, str]]] = {
             "verify": "Verification",
             "batch": "Batch exchange",
             "subscription": "Subscription",
+            "open_data": "Open data",
         },
     ),
     "share_type": (

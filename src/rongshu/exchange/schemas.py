@@ -23,6 +23,17 @@ class ServiceKind(LabelledEnum):
     VERIFY = "verify", "核验"
     BATCH = "batch", "批量交换"
     SUBSCRIPTION = "subscription", "订阅"
+    OPEN_DATA = "open_data", "开放数据"
+
+
+#: The kinds a resource's stewards publish for sharing between departments; ``OPEN_DATA`` is
+#: published by the open-data portal for a conditional dataset (its datastore and downloads).
+SHARING_KINDS: tuple[ServiceKind, ...] = (
+    ServiceKind.QUERY,
+    ServiceKind.VERIFY,
+    ServiceKind.BATCH,
+    ServiceKind.SUBSCRIPTION,
+)
 
 
 class ServiceStatus(LabelledEnum):

@@ -22,19 +22,21 @@ from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
 from rongshu.exchange.models import ExchangeService
-from rongshu.exchange.schemas import ServiceKind, ServicePublic, ServiceStatus
+from rongshu.exchange.schemas import SHARING_KINDS, ServiceKind, ServicePublic, ServiceStatus
 
 _DESCRIPTIONS: dict[ServiceKind, str] = {
     ServiceKind.QUERY: "按{keys}查询，返回授权的信息项（按授权脱敏）。",
     ServiceKind.VERIFY: "给定{keys}及待核验的信息项，逐项回答一致 / 不一致，不返回任何数据。",
     ServiceKind.BATCH: "导出授权的信息项和行（CSV、Parquet 或 Excel），按接收方加水印。",
     ServiceKind.SUBSCRIPTION: "每个新版本的变化行，由消费方拉取或推送到其登记的地址。",
+    ServiceKind.OPEN_DATA: "有条件开放数据集的数据接口（datastore_search）和下载，按用途使用。",
 }
 CALL_PATHS: dict[ServiceKind, str] = {
     ServiceKind.QUERY: "/api/v1/exchange/services/{code}/query",
     ServiceKind.VERIFY: "/api/v1/exchange/services/{code}/verify",
     ServiceKind.BATCH: "/api/v1/exchange/services/{code}/batch",
     ServiceKind.SUBSCRIPTION: "/api/v1/exchange/subscriptions",
+    ServiceKind.OPEN_DATA: "/api/3/action/datastore_search",
 }
 
 
@@ -99,7 +101,7 @@ def publish_services(
             f"resource {code} is 不予共享 (not shared): it has no services",
             details=[{"field": "share_type", "reason": "not_shared"}],
         )
-    for kind in ServiceKind:
+    for kind in SHARING_KINDS:
         row = existing.get(kind.value)
         if shareable and kind in kinds:
             if row is None:
@@ -132,6 +134,42 @@ def publish_services(
     ]
 
 
+def publish_open_data_service(
+    session: Session,
+    *,
+    code: str,
+    title: str,
+    columns: Sequence[str],
+    published_by: str,
+    open: bool,
+) -> ExchangeService:
+    """The service the public applies for to use conditional open dataset ``code`` (created,
+    refreshed, or withdrawn when ``open`` is false); the open-data portal publishes it, so
+    applications, approvals, grants, quotas and audit are the exchange's own."""
+    row = session.scalar(
+        select(ExchangeService).where(
+            ExchangeService.resource_code == code,
+            ExchangeService.kind == ServiceKind.OPEN_DATA.value,
+        )
+    )
+    if row is None:
+        if not open:
+            raise NotFound(f"resource {code} has no open-data service")
+        row = ExchangeService(
+            code=service_code(code, ServiceKind.OPEN_DATA),
+            resource_code=code,
+            kind=ServiceKind.OPEN_DATA.value,
+            published_by=published_by,
+        )
+        session.add(row)
+    row.title = title
+    row.description = _DESCRIPTIONS[ServiceKind.OPEN_DATA]
+    row.key_columns, row.columns = [], list(columns)
+    row.status = (ServiceStatus.PUBLISHED if open else ServiceStatus.WITHDRAWN).value
+    session.flush()
+    return row
+
+
 def service_public(row: ExchangeService, resource: ResourcePublic) -> ServicePublic:
     kind = ServiceKind(row.kind)
     return ServicePublic(
@@ -160,12 +198,15 @@ def list_services(
     department: str | None = None,
     include_withdrawn: bool = False,
 ) -> list[ServicePublic]:
-    """The service catalog consumers browse."""
+    """The service catalog consumers browse (sharing services unless ``kind`` says otherwise:
+    the open-data portal lists its own)."""
     query = select(ExchangeService).order_by(ExchangeService.code)
     if resource:
         query = query.where(ExchangeService.resource_code == resource)
     if kind:
         query = query.where(ExchangeService.kind == kind.value)
+    else:
+        query = query.where(ExchangeService.kind.in_([k.value for k in SHARING_KINDS]))
     if not include_withdrawn:
         query = query.where(ExchangeService.status == ServiceStatus.PUBLISHED.value)
     resources = {r.code: r for r in catalog.published_resources(session)}

@@ -30,7 +30,6 @@ columns), rebuilds each export's original from the lake with the recorded masks,
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from collections import defaultdict
@@ -39,9 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
-import xlsxwriter
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -55,6 +51,7 @@ from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
 from rongshu.core.keys import KeyPurpose
 from rongshu.core.platform import Platform
+from rongshu.lake.formats import EXCEL_MAX_ROWS, FileWriter, csv_chunks, parquet_chunks, xlsx_chunks
 from rongshu.lake.tables import SCRATCH_DIR, Lake
 from rongshu.security import service, watermark, watermark_trace
 from rongshu.security.entities import EntityType
@@ -65,17 +62,21 @@ from rongshu.security.schemas import MaskingProfile
 if TYPE_CHECKING:  # the exchange area builds filters; security only runs their SQL
     from rongshu.exchange.filters import RowFilter
 
-#: Data rows an Excel sheet holds (1,048,576 rows, less the header).
-EXCEL_MAX_ROWS: Final = 1_048_575
 _BATCH_ROWS: Final = 65_536
 _READ_ALIAS: Final = "export_source"
-_FILE_CHUNK: Final = 1 << 20
 
 
 class ExportFormat(LabelledEnum):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel"
     PARQUET = "parquet", "Parquet"
+
+
+WRITERS: Final[dict[ExportFormat, FileWriter]] = {
+    ExportFormat.CSV: csv_chunks,
+    ExportFormat.PARQUET: parquet_chunks,
+    ExportFormat.XLSX: xlsx_chunks,
+}
 
 
 class ExportPublic(BaseModel):
@@ -130,7 +131,7 @@ class ExportStream:
         sent = False
         try:
             marked = (self._marker.mark(batch) for batch in self._spill.batches())
-            write = _WRITERS[self.export.file_format]
+            write = WRITERS[self.export.file_format]
             for chunk in write(marked, self._spill.schema, self._spill.directory):
                 sent = True
                 yield chunk
@@ -425,85 +426,6 @@ class _Spill:
         # masked columns of the same names.
         predicate, params = self._filter.sql(engine.dialect.quote)
         return f"{sql} WHERE {predicate}", params
-
-
-# --- writing: bytes out, batch by batch ---------------------------------------------------------
-
-
-class _Chunks(io.RawIOBase):
-    """A write-only file that keeps what is written until ``take`` hands it on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        part = bytes(data)
-        self._parts.append(part)
-        self._size += len(part)
-        return len(part)
-
-    def tell(self) -> int:
-        return self._size
-
-    def take(self) -> bytes:
-        out = b"".join(self._parts)
-        self._parts.clear()
-        return out
-
-
-def _csv(batches: Iterable[pa.RecordBatch], schema: pa.Schema, _: Path) -> Iterator[bytes]:
-    """UTF-8 with a BOM (so Excel reads the Chinese right), one header row; Arrow's writer
-    quotes text and leaves numbers bare, ~0.35 s a million rows of 8 columns."""
-    sink = _Chunks()
-    with pa_csv.CSVWriter(sink, schema) as writer:
-        yield "\ufeff".encode() + sink.take()
-        for batch in batches:
-            writer.write_batch(batch)
-            yield sink.take()
-    if tail := sink.take():
-        yield tail
-
-
-def _parquet(batches: Iterable[pa.RecordBatch], schema: pa.Schema, _: Path) -> Iterator[bytes]:
-    """A row group per batch, each handed on as soon as it is written."""
-    sink = _Chunks()
-    with pq.ParquetWriter(sink, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            if written := sink.take():
-                yield written
-    yield sink.take()
-
-
-def _xlsx(batches: Iterable[pa.RecordBatch], schema: pa.Schema, scratch: Path) -> Iterator[bytes]:
-    """One sheet written row by row in ``constant_memory`` mode to a scratch file, then read
-    out: an xlsx is a zip, whose directory is written last."""
-    path = scratch / "export.xlsx"
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True})
-    try:
-        sheet = workbook.add_worksheet("data")
-        sheet.write_row(0, 0, schema.names)
-        row = 1
-        for batch in batches:
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for values in zip(*columns, strict=True):
-                sheet.write_row(row, 0, ["" if v is None else v for v in values])
-                row += 1
-    finally:
-        workbook.close()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_FILE_CHUNK):
-            yield chunk
-
-
-_WRITERS: Final[
-    dict[ExportFormat, Callable[[Iterable[pa.RecordBatch], pa.Schema, Path], Iterator[bytes]]]
-] = {ExportFormat.CSV: _csv, ExportFormat.PARQUET: _parquet, ExportFormat.XLSX: _xlsx}
 
 
 def trace_file(platform: Platform, path: Path, *, resource: str | None = None) -> TraceOutcome:
