@@ -207,6 +207,19 @@ class DuckDBEngine:
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS SELECT {columns} FROM {source}", ())  # noqa: S608
         self._registered[alias] = _Registration(table.name, scan.version)
 
+    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
+        """A view named ``alias`` over one Parquet file, with its row number as ``row_id``."""
+        quote = self.dialect.quote
+        source = self.dialect.string_literal(str(path))
+        if row_id is None:
+            select = f"SELECT * FROM read_parquet({source})"  # noqa: S608
+        else:
+            select = (
+                f"SELECT file_row_number + 1 AS {quote(row_id)}, * EXCLUDE (file_row_number) "  # noqa: S608
+                f"FROM read_parquet({source}, file_row_number = true)"
+            )
+        self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS {select}", (), alias)
+
     def register_arrow(self, alias: str, table: pa.Table) -> None:
         """A table named ``alias`` holding a copy of the Arrow table."""
         scratch = f"_arrow_{alias}"

@@ -8,6 +8,7 @@ the default; a Spark engine is one more module that implements this protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 import pyarrow as pa
@@ -37,6 +38,11 @@ class LakeEngine(Protocol):
     ) -> None:
         """Make ``table`` (its latest version, or ``version``) queryable as ``alias``, its
         encrypted columns opened (``as_stored``: as the stored tokens, for rewriting them)."""
+        ...
+
+    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
+        """Make a Parquet file outside the lake's tables (an open-data release) queryable as
+        ``alias``, read in place; ``row_id`` adds the 1-based row number under that name."""
         ...
 
     def register_arrow(self, alias: str, table: pa.Table) -> None:
