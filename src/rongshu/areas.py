@@ -16,6 +16,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rongshu.quality.correction_jobs",
     "rongshu.security.jobs",
     "rongshu.exchange.jobs",
+    "rongshu.opendata.jobs",
 )
 
 #: Modules that add hooks to other areas' extension points (e.g. checks after each load).
@@ -24,6 +25,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "rongshu.quality.corrections",
     "rongshu.quality.objections",
     "rongshu.exchange.hooks",
+    "rongshu.opendata.hooks",
 )
 
 
@@ -46,6 +48,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "rongshu.quality.demo",
     "rongshu.security.demo",
     "rongshu.exchange.demo",
+    "rongshu.opendata.demo",
 )
 
 

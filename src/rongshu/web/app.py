@@ -27,6 +27,12 @@ from rongshu.exchange.gateway import Gateway
 from rongshu.ingest import api as ingest_api
 from rongshu.ingest import attaching as ingest_attaching
 from rongshu.ingest import pages as ingest_pages
+from rongshu.opendata import account_pages as opendata_account_pages
+from rongshu.opendata import api as opendata_api
+from rongshu.opendata import ckan as opendata_ckan
+from rongshu.opendata import pages as opendata_pages
+from rongshu.opendata.datastore import Datastore
+from rongshu.opendata.search import DatasetSearch
 from rongshu.quality import api as quality_api
 from rongshu.quality import correction_pages, corrections_api
 from rongshu.quality import pages as quality_pages
@@ -55,6 +61,7 @@ API_ROUTERS: list[APIRouter] = [
     quality_api.router,
     security_api.router,
     corrections_api.router,
+    opendata_api.router,
 ]
 #: Every area's page router.
 PAGE_ROUTERS: list[APIRouter] = [
@@ -70,6 +77,8 @@ PAGE_ROUTERS: list[APIRouter] = [
     security_pages.router,
     exchange_pages.router,
     exchange_application_pages.router,
+    opendata_pages.router,
+    opendata_account_pages.router,
 ]
 
 
@@ -95,6 +104,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.gateway.close()
+        app.state.datastore.close()
         if on_shutdown is not None:
             on_shutdown()
         if owns_platform:
@@ -113,6 +123,8 @@ def create_app(
     app.state.queue = queue
     app.state.metrics = metrics
     app.state.gateway = Gateway(platform)
+    app.state.datastore = Datastore(platform.settings)
+    app.state.dataset_search = DatasetSearch(platform.db)
     install_error_handlers(app)
 
     @app.exception_handler(pages.LoginRequired)
@@ -122,6 +134,7 @@ def create_app(
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
+    app.include_router(opendata_ckan.router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

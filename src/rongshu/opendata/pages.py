@@ -1,0 +1,7 @@
+"""The public portal's pages (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
