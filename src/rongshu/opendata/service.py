@@ -30,6 +30,13 @@ from rongshu.quality import service as quality
 from rongshu.security.schemas import MaskingProfile
 
 
+class Unset:
+    """Marks an argument the caller did not give (None is a real value there)."""
+
+
+UNSET = Unset()
+
+
 def department_names(session: Session) -> dict[str, str]:
     return {d.code: d.name for d in identity.list_departments(session)}
 
@@ -65,15 +72,20 @@ def dataset_public(
     resource: ResourcePublic | None = None,
     names: dict[str, str] | None = None,
     rating: tuple[float, int] | None = None,
+    score: float | None | Unset = UNSET,
+    latest: OpenRelease | None | Unset = UNSET,
     base_url: str = "",
 ) -> DatasetPublic:
-    """One dataset with its latest release, quality score and rating."""
+    """One dataset with its latest release, quality score and rating (each looked up unless
+    the caller, listing many, passes what it fetched for all of them at once)."""
     names = names if names is not None else department_names(session)
     resource = resource or catalog.published_resource(session, row.resource_code)
     if rating is None:
         rating = _ratings(session, [row.id]).get(row.id)
-    run = quality.latest_run(session, row.resource_code)
-    latest = latest_release(session, row.id)
+    if isinstance(score, Unset):
+        score = quality.latest_scores(session, [row.resource_code]).get(row.resource_code)
+    if isinstance(latest, Unset):
+        latest = latest_release(session, row.id)
     return DatasetPublic(
         name=row.name,
         resource_code=row.resource_code,
@@ -95,7 +107,7 @@ def dataset_public(
         k_anonymity=row.k_anonymity,
         masking_profile=MaskingProfile(row.masking_profile),
         featured=row.featured,
-        quality_score=round(run.score * 100, 1) if run and run.score is not None else None,
+        quality_score=round(score * 100, 1) if score is not None else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
         views=row.views,
@@ -118,6 +130,14 @@ def list_datasets(
     names = department_names(session)
     resources = {r.code: r for r in catalog.published_resources(session, open_only=True)}
     ratings = _ratings(session, [r.id for r in rows])
+    scores = quality.latest_scores(session, [r.resource_code for r in rows])
+    latest: dict[int, OpenRelease] = {}
+    for release in session.scalars(
+        select(OpenRelease)
+        .where(OpenRelease.state == ReleaseState.READY.value)
+        .order_by(OpenRelease.lake_version)
+    ):
+        latest[release.dataset_id] = release  # the newest version comes last
     return [
         dataset_public(
             session,
@@ -125,6 +145,8 @@ def list_datasets(
             resource=resources.get(row.resource_code),
             names=names,
             rating=ratings.get(row.id, (0.0, 0)),
+            score=scores.get(row.resource_code),
+            latest=latest.get(row.id),
             base_url=base_url,
         )
         for row in rows

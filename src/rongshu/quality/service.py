@@ -425,6 +425,25 @@ def latest_run(
     return run_public(run) if run is not None else None
 
 
+def latest_scores(session: Session, resource_codes: Sequence[str]) -> dict[str, float | None]:
+    """The overall score (0–1) of each resource's latest succeeded run, in one statement; a
+    resource never checked is absent."""
+    newest = (
+        select(QualityRun.resource_code, func.max(QualityRun.id).label("id"))
+        .where(QualityRun.status == RunStatus.SUCCEEDED.value)
+        .group_by(QualityRun.resource_code)
+    )
+    if len(resource_codes) <= 1000:  # else every resource's: cheaper than a huge IN list
+        newest = newest.where(QualityRun.resource_code.in_(resource_codes))
+    latest = newest.subquery()
+    rows = session.execute(
+        select(QualityRun.resource_code, QualityRun.score).join(
+            latest, QualityRun.id == latest.c.id
+        )
+    )
+    return {str(row[0]): row[1] for row in rows}
+
+
 def list_runs(
     session: Session,
     *,

@@ -131,9 +131,8 @@ def publish(
                 share_type=ShareType.UNCONDITIONAL,
                 share_methods=[ShareMethod.API],
                 open_type=open_type,
-                open_condition="用于科研或商业开发，需说明用途"
-                if open_type is OpenType.CONDITIONAL
-                else "",
+                open_condition=CONDITION if open_type is OpenType.CONDITIONAL else "",
+                legal_basis="《中华人民共和国数据安全法》" if open_type is OpenType.NONE else "",
             ),
             ctx=ctx,
         )
