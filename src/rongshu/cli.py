@@ -44,6 +44,7 @@ from rongshu.core.settings import Settings
 from rongshu.demo import cli as demo_cli
 from rongshu.exchange import cli as exchange_cli
 from rongshu.ingest import cli as ingest_cli
+from rongshu.opendata import cli as opendata_cli
 from rongshu.quality import cli as quality_cli
 from rongshu.security import cli as security_cli
 from rongshu.standards import cli as standards_cli
@@ -70,6 +71,7 @@ app.add_typer(standards_cli.app, name="standards")
 app.add_typer(quality_cli.app, name="quality")
 app.add_typer(security_cli.app, name="security")
 app.add_typer(exchange_cli.app, name="exchange")
+app.add_typer(opendata_cli.app, name="opendata")
 
 # -- setup and serving ---------------------------------------------------------------------
 

@@ -52,16 +52,44 @@ PREFIXES: dict[str, Namespace] = {
 ZH = "zh"
 
 
-def _segment(text: str) -> str:
+def segment(text: str) -> str:
+    """``text`` as one path segment of an IRI."""
     return quote(text, safe="-._~")
+
+
+def new_graph(extra: dict[str, Namespace] | None = None) -> Graph:
+    """An empty graph with our prefixes (and ``extra`` ones) bound."""
+    graph = Graph()
+    for prefix, namespace in {**PREFIXES, **(extra or {})}.items():
+        graph.bind(prefix, namespace)
+    return graph
+
+
+def check_format(fmt: str) -> None:
+    """Refuse a serialisation other than ``json-ld`` or ``turtle``."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(
+            f"unknown DCAT format {fmt!r}; use json-ld or turtle",
+            details=[{"field": "fmt", "reason": "json-ld or turtle"}],
+        )
+
+
+def serialise(graph: Graph, fmt: str, extra: dict[str, Namespace] | None = None) -> bytes:
+    """``graph`` as ``json-ld`` (compacted with our prefixes) or ``turtle``, in UTF-8."""
+    check_format(fmt)
+    if fmt == "json-ld":
+        prefixes = {**PREFIXES, **(extra or {})}
+        context = {prefix: str(namespace) for prefix, namespace in prefixes.items()}
+        text = graph.serialize(format="json-ld", context=context, auto_compact=True)
+    else:
+        text = graph.serialize(format="turtle")
+    return text.encode("utf-8")
 
 
 def catalog_graph(resources: list[ResourcePublic], *, base_url: str, title: str) -> Graph:
     """A DCAT-AP graph: the catalog at ``{base_url}/catalog``, one dataset per resource."""
     base = base_url.rstrip("/")
-    graph = Graph()
-    for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace)
+    graph = new_graph()
 
     catalog = URIRef(f"{base}/catalog")
     graph.add((catalog, RDF.type, DCAT.Catalog))
@@ -77,7 +105,7 @@ def catalog_graph(resources: list[ResourcePublic], *, base_url: str, title: str)
     graph.add((themes, DCTERMS.title, Literal("政务信息资源分类", lang=ZH)))
 
     for resource in resources:
-        code = _segment(resource.code)
+        code = segment(resource.code)
         dataset = URIRef(f"{base}/catalog/{code}#dataset")
         graph.add((catalog, DCAT.dataset, dataset))
         graph.add((dataset, RDF.type, DCAT.Dataset))
@@ -88,7 +116,7 @@ def catalog_graph(resources: list[ResourcePublic], *, base_url: str, title: str)
         graph.add((dataset, DCTERMS.language, LANGUAGE.ZHO))
         graph.add((dataset, DCAT.landingPage, URIRef(f"{base}/catalog/{code}")))
 
-        publisher = URIRef(f"{base}/catalog#publisher-{_segment(resource.department_code)}")
+        publisher = URIRef(f"{base}/catalog#publisher-{segment(resource.department_code)}")
         graph.add((dataset, DCTERMS.publisher, publisher))
         graph.add((publisher, RDF.type, FOAF.Agent))
         graph.add((publisher, FOAF.name, Literal(resource.department_name, lang=ZH)))
@@ -103,14 +131,14 @@ def catalog_graph(resources: list[ResourcePublic], *, base_url: str, title: str)
             graph.add((dataset, DCAT.keyword, Literal(item.name, lang=ZH)))
 
         if resource.classification_code:
-            theme = URIRef(f"{themes}/{_segment(resource.classification_code)}")
+            theme = URIRef(f"{themes}/{segment(resource.classification_code)}")
             graph.add((dataset, DCAT.theme, theme))
             graph.add((theme, RDF.type, SKOS.Concept))
             graph.add((theme, SKOS.notation, Literal(resource.classification_code)))
             graph.add((theme, SKOS.inScheme, themes))
         for related in resource.related:
             graph.add(
-                (dataset, DCTERMS.relation, URIRef(f"{base}/catalog/{_segment(related)}#dataset"))
+                (dataset, DCTERMS.relation, URIRef(f"{base}/catalog/{segment(related)}#dataset"))
             )
         _extras(graph, dataset, resource)
     return graph
@@ -147,15 +175,5 @@ def _extras(graph: Graph, dataset: URIRef, resource: ResourcePublic) -> None:
 
 def export_dcat(resources: list[ResourcePublic], *, base_url: str, title: str, fmt: str) -> bytes:
     """The DCAT-AP graph serialised as ``json-ld`` or ``turtle`` (UTF-8)."""
-    if fmt not in FORMATS:
-        raise ValidationFailed(
-            f"unknown DCAT format {fmt!r}; use json-ld or turtle",
-            details=[{"field": "fmt", "reason": "json-ld or turtle"}],
-        )
-    graph = catalog_graph(resources, base_url=base_url, title=title)
-    if fmt == "json-ld":
-        context = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
-        text = graph.serialize(format="json-ld", context=context, auto_compact=True)
-    else:
-        text = graph.serialize(format="turtle")
-    return text.encode("utf-8")
+    check_format(fmt)
+    return serialise(catalog_graph(resources, base_url=base_url, title=title), fmt)

@@ -44,6 +44,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
     ("auditor", "黄志明（安全审计员）", Role.AUDITOR, "DSJ"),
     ("steward", "郑秀英（公安数据管理员）", Role.DATA_STEWARD, "GA"),
     ("approver", "吴海峰（公安审批员）", Role.APPROVER, "GA"),
+    ("market_approver", "许文彬（市场监管审批员）", Role.APPROVER, "SCJG"),
     ("reviewer", "周文静（大数据局目录审核员）", Role.APPROVER, "DSJ"),
     ("developer", "王晓燕（人社开发者）", Role.DEVELOPER, "RS"),
     ("citizen", "刘先生（公众用户）", Role.PUBLIC_USER, None),

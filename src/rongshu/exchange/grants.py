@@ -22,6 +22,7 @@ from rongshu.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rongshu.core.identity.models import App
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
+from rongshu.core.identity.service import PUBLIC_DEPARTMENT
 from rongshu.exchange.filters import RowFilter
 from rongshu.exchange.models import ExchangeApplication, ExchangeGrant, ExchangeService
 from rongshu.exchange.schemas import Condition, GrantList, GrantPublic, ServiceKind
@@ -186,6 +187,8 @@ def _may_see(actor: Actor, grant: ExchangeGrant, bureau: str) -> bool:
     and the platform every grant."""
     if actor.kind == "system" or actor.department == bureau:
         return True
+    if actor.department == PUBLIC_DEPARTMENT:  # members share the department, not their grants
+        return actor.app_id is not None and grant.app_id == actor.app_id
     return actor.department in (grant.app.department.code, _owner(grant))
 
 

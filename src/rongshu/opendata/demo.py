@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from rongshu.core.identity.models import User
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
 from rongshu.demo.catalog_resources import table_resource
 from rongshu.demo.schema import TABLES
 from rongshu.demo.steps import demo_step
-from rongshu.opendata import publishing
+from rongshu.opendata import accounts, publishing
 from rongshu.opendata.releases import release_new_versions
 from rongshu.opendata.schemas import DatasetSpec, Licence, Theme
 
+#: The demo's member of the public, who signs in at /account/login to apply for data.
+DEMO_CITIZEN = "citizen"
+DEMO_CITIZEN_CONTACT = "citizen@rongcheng.example"
 #: Themes by owner department (the bureau's own resources and others: 机构团体).
 _THEMES = {
     "GA": Theme.PUBLIC_SAFETY,
@@ -60,8 +66,15 @@ def opendata_demo_step(platform: Platform, city_dir: Path) -> str:
             publishing.open_dataset(platform, session, code=resource.code, spec=spec, actor=SYSTEM)
             opened += 1
     released = release_new_versions(platform, actor=SYSTEM)
+    with platform.db.session_scope() as session:
+        citizen = session.scalar(select(User).where(User.username == DEMO_CITIZEN))
+        if citizen is not None and accounts.account_of(session, citizen.id) is None:
+            accounts.attach_account(
+                platform, session, user=citizen, contact=DEMO_CITIZEN_CONTACT, kind="email"
+            )
     conditional = next(code for code, key in tables.items() if key == "enterprise_registry")
     return (
         f"{opened} datasets opened on the portal, {len(released)} with data released; "
-        f"apply for the conditional enterprise registry at /datasets/{conditional.lower()}"
+        f"sign in as {DEMO_CITIZEN} at /account/login and apply for the conditional enterprise "
+        f"registry at /datasets/{conditional.lower()}"
     )

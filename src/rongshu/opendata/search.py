@@ -136,12 +136,20 @@ class DatasetIndex:
         rows: int = 10,
         facet_fields: Sequence[str] = (),
         facet_limit: int = 50,
+        all_of: Sequence[Mapping[str, Sequence[str]]] = (),
     ) -> SearchResult:
-        """Datasets matching ``q`` and ``filters`` (facet → accepted values), one page."""
-        order = _check(q, filters or {}, sort, start, rows, facet_fields)
+        """Datasets matching ``q`` and ``filters`` (facet → accepted values), one page.
+
+        ``all_of`` holds more filters that must hold too, for a facet filtered twice (CKAN's
+        ``fq=tags:a tags:b``: both tags).
+        """
+        groups = [filters or {}, *all_of]
+        order = _check(
+            q, {f: v for g in groups for f, v in g.items()}, sort, start, rows, facet_fields
+        )
         match, score = self._match(q)
         selected = match
-        for facet, values in (filters or {}).items():
+        for facet, values in (item for group in groups for item in group.items()):
             accepted = np.zeros(self._size, dtype=np.bool_)
             for value in values:
                 mask = self._facets[facet].get(value)

@@ -30,6 +30,8 @@ from rongshu.ingest import pages as ingest_pages
 from rongshu.opendata import account_pages as opendata_account_pages
 from rongshu.opendata import api as opendata_api
 from rongshu.opendata import ckan as opendata_ckan
+from rongshu.opendata import downloads as opendata_downloads
+from rongshu.opendata import feedback_pages as opendata_feedback_pages
 from rongshu.opendata import pages as opendata_pages
 from rongshu.opendata.datastore import Datastore
 from rongshu.opendata.search import DatasetSearch
@@ -77,8 +79,10 @@ PAGE_ROUTERS: list[APIRouter] = [
     security_pages.router,
     exchange_pages.router,
     exchange_application_pages.router,
+    opendata_downloads.router,  # before opendata_pages, whose /datasets/{name} would match
     opendata_pages.router,
     opendata_account_pages.router,
+    opendata_feedback_pages.router,
 ]
 
 

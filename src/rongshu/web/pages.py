@@ -18,6 +18,7 @@ from rongshu.core.identity.models import User
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.platform import Platform
+from rongshu.opendata import service as opendata_service
 from rongshu.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -86,11 +87,30 @@ def render_console(
     return render(request, template, context, actor=who.actor, user=who.view)
 
 
+#: Datasets the portal's home shows.
+FEATURED_DATASETS = 6
+
+
 @router.get("/")
 def portal_home(request: Request, session: SessionDep) -> HTMLResponse:
+    """The portal's home: figures, the featured open datasets, and the ways in."""
     counts = identity.identity_counts(session)
-    stats = {"departments": counts["departments"], "datasets": 0, "open_apis": 0}
-    return render(request, "portal/home.html", {"stats": stats})
+    opened = opendata_service.portal_counts(session)
+    # The search index holds every active dataset already (rebuilt when one changes).
+    datasets = request.app.state.dataset_search.index().datasets
+    featured = sorted(datasets, key=lambda d: (not d.featured, -d.views, d.title))
+    stats = {
+        "departments": counts["departments"],
+        "datasets": opened["datasets"],
+        "open_apis": sum(1 for d in datasets if d.latest is not None),
+        "downloads": opened["downloads"],
+        "calls": opened["calls"],
+    }
+    return render(
+        request,
+        "portal/home.html",
+        {"stats": stats, "featured": featured[:FEATURED_DATASETS]},
+    )
 
 
 @router.get("/prefs")

@@ -194,7 +194,7 @@ def test_a_stream_that_fails_before_its_first_byte_is_forgotten(
         raise OSError("disk full")
         yield b""
 
-    monkeypatch.setitem(exports._WRITERS, ExportFormat.CSV, broken)
+    monkeypatch.setitem(exports.WRITERS, ExportFormat.CSV, broken)
     grant = _grant(shared, COLUMNS)
     export, chunks = batch.batch_export(platform, grant)
     assert _exports(platform) == 1  # recorded before any byte is made

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from rongshu.core.platform import Platform
-from rongshu.exchange.schemas import ServiceKind
+from rongshu.exchange.schemas import SHARING_KINDS
 from rongshu.web.app import create_app
 
 from ..conftest import open_platform
@@ -45,7 +45,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
         services.publish_services(session, code=CODE, actor=SYSTEM, ledger=platform.ledger)
     app_id, api_key, key_id = make_app(platform)
     shared = Shared(platform, CODE, rows, app_id, api_key, key_id)
-    for kind in ServiceKind:
+    for kind in SHARING_KINDS:
         shared.grant(kind)
     app = create_app(platform.settings, platform=platform)
     with TestClient(app):  # runs the app's lifespan

@@ -12,7 +12,7 @@ from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
 from rongshu.exchange import services
-from rongshu.exchange.schemas import ServiceKind, ServiceStatus
+from rongshu.exchange.schemas import SHARING_KINDS, ServiceKind, ServiceStatus
 
 from ..conftest import MakeUser, sign_in
 from .conftest import CODE, FIELDS, OWNER, MakeShared, publish_resource
@@ -26,7 +26,7 @@ def test_each_kind_is_published_with_its_lookup_and_refreshing_keeps_the_lookup(
     make_shared(rows=5)
     with platform.db.session_scope() as session:
         found = {s.kind: s for s in services.list_services(session, resource=CODE)}
-    assert set(found) == set(ServiceKind)
+    assert set(found) == set(SHARING_KINDS)
     assert found[ServiceKind.VERIFY].key_columns == ["id_number"]
     assert found[ServiceKind.VERIFY].openapi_path.endswith(f"{CODE}.verify/verify")
     assert "公民身份号码" in found[ServiceKind.VERIFY].description

@@ -493,14 +493,20 @@ def authenticate_api_key(session: Session, *, api_key: str, secret: bytes) -> Ap
     return get_app(session, key.app_id)
 
 
+#: The department that holds the apps of members of the public (the open-data portal's accounts).
+PUBLIC_DEPARTMENT = "PUBLIC"
+
+
 def app_actor(app: App, *, request_id: str = "") -> Actor:
-    """The actor an app acts as: developer rights in its own department."""
+    """The actor an app acts as: developer rights in its own department; a public member's app
+    (in ``PUBLIC_DEPARTMENT``) only the public's rights, so it cannot see other members' work."""
+    public = app.department.code == PUBLIC_DEPARTMENT
     return Actor(
         kind="app",
         name=f"app:{app.id}",
         department=app.department.code,
         app=app.name,
-        roles=frozenset({Role.DEVELOPER}),
+        roles=frozenset({Role.PUBLIC_USER if public else Role.DEVELOPER}),
         request_id=request_id,
         app_id=app.id,
     )
