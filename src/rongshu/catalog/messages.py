@@ -6,6 +6,8 @@ pages look values up as ``catalog.<kind>.<value>`` so that English pages speak E
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rongshu.catalog.schemas import (
     CatalogType,
     FieldType,
@@ -20,7 +22,7 @@ from rongshu.catalog.schemas import (
 from rongshu.core.i18n import register_pairs
 
 #: English names of the vocabulary, keyed by enumeration value.
-_ENGLISH: dict[str, tuple[type[LabelledEnum], dict[str, str]]] = {
+VOCABULARY: dict[str, tuple[type[LabelledEnum], dict[str, str]]] = {
     "catalog_type": (
         CatalogType,
         {"basic": "Basic", "thematic": "Thematic", "departmental": "Departmental"},
@@ -90,11 +92,15 @@ _ENGLISH: dict[str, tuple[type[LabelledEnum], dict[str, str]]] = {
 }
 
 
-def _vocabulary() -> dict[str, tuple[str, str]]:
+def vocabulary_pairs(
+    area: str, english: Mapping[str, tuple[type[LabelledEnum], Mapping[str, str]]]
+) -> dict[str, tuple[str, str]]:
+    """Messages ``<area>.<kind>.<value>`` for every member of each kind's enumeration: its
+    Chinese label and the English given for its value."""
     pairs: dict[str, tuple[str, str]] = {}
-    for kind, (enum, english) in _ENGLISH.items():
+    for kind, (enum, names) in english.items():
         for member in enum:
-            pairs[f"catalog.{kind}.{member.value}"] = (member.label, english[member.value])
+            pairs[f"{area}.{kind}.{member.value}"] = (member.label, names[member.value])
     return pairs
 
 
@@ -478,7 +484,7 @@ _PAGES: dict[str, tuple[str, str]] = {
 
 def register_catalog_messages() -> None:
     """Add the catalog's messages to the page catalog (harmless when done twice)."""
-    register_pairs({**_vocabulary(), **_RESOURCE_ATTRIBUTES, **_PAGES})
+    register_pairs({**vocabulary_pairs("catalog", VOCABULARY), **_RESOURCE_ATTRIBUTES, **_PAGES})
 
 
 register_catalog_messages()

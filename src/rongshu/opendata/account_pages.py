@@ -14,8 +14,6 @@ field); signed-in forms carry the session's CSRF token. The pages work without s
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +41,11 @@ from rongshu.core.platform import Platform
 from rongshu.opendata import account_messages as _messages  # noqa: F401  (registers messages)
 from rongshu.opendata import accounts, conditional
 from rongshu.opendata.models import OpenAccount
+from rongshu.opendata.pages import invalid_inputs
 from rongshu.opendata.publishing import dataset_row
 from rongshu.opendata.schemas import ConditionalApply, RegistrationFinish
 from rongshu.web.deps import (
-    SESSION_COOKIE,
+    FormToken,
     PlatformDep,
     SessionDep,
     check_csrf,
@@ -54,6 +53,7 @@ from rongshu.web.deps import (
     security_policy,
     session_user,
 )
+from rongshu.web.pages import close_session, here, open_session, safe_next
 from rongshu.web.templating import page_language, register_templates, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +62,7 @@ register_templates(Path(__file__).parent / "templates")
 ACCOUNT = "/account"
 #: The double-submit token of the forms shown before sign-in (register, sign in).
 FORM_COOKIE = "rongshu_account_csrf"
+FORM_TOKEN = FormToken(FORM_COOKIE, ACCOUNT)
 R = TypeVar("R")
 
 
@@ -96,16 +97,21 @@ def _member(request: Request, platform: Platform, session: Session) -> Member | 
     return Member(user, account, accounts.member_actor(user, request_id=request_id(request)))
 
 
+async def _posting_member(request: Request, platform: Platform, session: Session) -> Member | None:
+    """The member who posted a form (its CSRF token checked), or None: nobody signed in."""
+    member = _member(request, platform, session)
+    if member is not None:
+        await check_csrf(request)
+    return member
+
+
 def _safe_next(value: str | None) -> str:
     """Only same-site paths are followed after sign-in."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return ACCOUNT
-    return value
+    return safe_next(value, default=ACCOUNT)
 
 
 def _to_login(request: Request) -> RedirectResponse:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{ACCOUNT}/login?next={quote(here)}", status_code=303)
+    return RedirectResponse(f"{ACCOUNT}/login?next={quote(here(request))}", status_code=303)
 
 
 def _page(
@@ -138,13 +144,7 @@ def _page(
 
 
 def _invalid(lang: str, exc: ValidationError) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_input=False):
-        name = str(error["loc"][0]) if error["loc"] else ""
-        key = f"opendata.account.invalid.{name}"
-        text = translate(lang, key)
-        found.setdefault(name, text if text != key else str(error["msg"]))
-    return found
+    return invalid_inputs(lang, exc, "opendata.account.invalid")
 
 
 def _problem(lang: str, exc: RongshuError, **params: object) -> dict[str, str]:
@@ -179,10 +179,6 @@ def _text(value: object) -> str:
 # -- forms before sign-in --------------------------------------------------------------------
 
 
-def _form_token(request: Request) -> str:
-    return request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-
-
 def _form_page(
     request: Request,
     template: str,
@@ -191,41 +187,16 @@ def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A form shown before sign-in, with its double-submit token."""
-    token = _form_token(request)
+    token = FORM_TOKEN.value(request)
     response = _page(request, template, {**context, "csrf_token": token}, status_code=status_code)
-    response.set_cookie(
-        FORM_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.platform.settings.secure_cookies,
-        path=ACCOUNT,
-    )
+    FORM_TOKEN.set(request, response, token)
     return response
 
 
-def _form_token_ok(request: Request, presented: str) -> bool:
-    expected = request.cookies.get(FORM_COOKIE, "")
-    return bool(expected) and bool(presented) and hmac.compare_digest(expected, presented)
-
-
-def _signed_in(request: Request, platform: Platform, session: Session, user: User) -> str:
-    """Open a session for ``user``; returns the cookie token."""
-    token, _csrf = identity.start_session(
-        session, user=user, secret=platform.secret, policy=security_policy(platform, session)
-    )
-    return token
-
-
-def _with_session(response: Response, platform: Platform, token: str) -> Response:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=platform.settings.secure_cookies,
-    )
-    response.delete_cookie(FORM_COOKIE, path=ACCOUNT)
+def _signed_in(response: Response, platform: Platform, session: Session, user: User) -> Response:
+    """``response``, with a new session for ``user`` and without the form token."""
+    open_session(response, platform, session, user)
+    FORM_TOKEN.clear(response)
     return response
 
 
@@ -278,7 +249,7 @@ async def send_code(request: Request, platform: PlatformDep, session: SessionDep
     form = await request.form()
     posted = {n: _text(form.get(n)) for n in ("contact", "next")}
     lang = page_language(request)
-    if not _form_token_ok(request, _text(form.get("csrf_token"))):
+    if not FORM_TOKEN.matches(request, _text(form.get("csrf_token"))):
         return _register_page(
             request, platform, session, step="contact", posted=posted,
             errors={"": translate(lang, "opendata.account.login.expired")}, status_code=403,
@@ -316,7 +287,7 @@ async def register(request: Request, platform: PlatformDep, session: SessionDep)
             status_code=status_code,
         )  # fmt: skip
 
-    if not _form_token_ok(request, _text(form.get("csrf_token"))):
+    if not FORM_TOKEN.matches(request, _text(form.get("csrf_token"))):
         return again({"": translate(lang, "opendata.account.login.expired")}, 403)
     if password != confirm:
         return again(
@@ -343,11 +314,10 @@ async def register(request: Request, platform: PlatformDep, session: SessionDep)
             session.rollback()
         return again(_problem(lang, exc, min=policy.password_min_length), exc.status)
     user = identity.get_user(session, accounts.account_public(session, account).username)
-    token = _signed_in(request, platform, session, user)
     next_url = _safe_next(posted.get("next"))
     done = "&" if "?" in next_url else "?"
     redirect = RedirectResponse(f"{next_url}{done}done=registered", status_code=303)
-    return _with_session(redirect, platform, token)
+    return _signed_in(redirect, platform, session, user)
 
 
 # -- sign in and out -------------------------------------------------------------------------
@@ -382,7 +352,7 @@ async def login(request: Request, platform: PlatformDep) -> Response:
     password = form.get("password")
     password = password if isinstance(password, str) else ""
     lang = page_language(request)
-    if not _form_token_ok(request, _text(form.get("csrf_token"))):
+    if not FORM_TOKEN.matches(request, _text(form.get("csrf_token"))):
         error = translate(lang, "opendata.account.login.expired")
         return _login_page(
             request, next_url=next_url, login=login_text, error=error, status_code=403
@@ -408,8 +378,8 @@ async def login(request: Request, platform: PlatformDep) -> Response:
             if accounts.account_of(session, user.id) is None:
                 error, status = translate(lang, "opendata.account.login.not_member"), 403
             else:
-                token = _signed_in(request, platform, session, user)
-                return _with_session(RedirectResponse(next_url, status_code=303), platform, token)
+                redirect = RedirectResponse(next_url, status_code=303)
+                return _signed_in(redirect, platform, session, user)
     return _login_page(
         request, next_url=next_url, login=login_text, error=error, status_code=status
     )
@@ -417,20 +387,14 @@ async def login(request: Request, platform: PlatformDep) -> Response:
 
 @router.post(ACCOUNT + "/logout")
 async def logout(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    user = session_user(request, platform, session)
-    if user is not None:
-        await check_csrf(request)
-        identity.end_session(
-            session, token=request.cookies.get(SESSION_COOKIE, ""), secret=platform.secret
-        )
-        platform.ledger.append(
-            accounts.member_actor(user, request_id=request_id(request)).audit(
-                "logout", f"user:{user.username}"
-            )
-        )
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    rid = request_id(request)
+    return await close_session(
+        request,
+        platform,
+        session,
+        actor=lambda user: accounts.member_actor(user, request_id=rid),
+        then="/",
+    )
 
 
 # -- my account ------------------------------------------------------------------------------
@@ -487,10 +451,9 @@ def account_home(request: Request, platform: PlatformDep, session: SessionDep) -
 @router.post(ACCOUNT + "/key")
 async def issue_key(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
     """Issue a key (replacing a live one) and show it this once."""
-    member = _member(request, platform, session)
+    member = await _posting_member(request, platform, session)
     if member is None:
         return _to_login(request)
-    await check_csrf(request)
     lang = page_language(request)
     issued, problems, status = _attempt(
         lang,
@@ -509,10 +472,9 @@ async def issue_key(request: Request, platform: PlatformDep, session: SessionDep
 @router.post(ACCOUNT + "/key/revoke")
 async def revoke_key(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
     """Stop the member's key at once."""
-    member = _member(request, platform, session)
+    member = await _posting_member(request, platform, session)
     if member is None:
         return _to_login(request)
-    await check_csrf(request)
     conditional.revoke_keys(platform, session, account=member.account, actor=member.actor)
     return RedirectResponse(f"{ACCOUNT}?done=key_revoked", status_code=303)
 
@@ -522,10 +484,9 @@ async def reply(
     request: Request, number: str, platform: PlatformDep, session: SessionDep
 ) -> Response:
     """Answer the approver's request for more information."""
-    member = _member(request, platform, session)
+    member = await _posting_member(request, platform, session)
     if member is None:
         return _to_login(request)
-    await check_csrf(request)
     form = await request.form()
     note = _text(form.get("note"))
     lang = page_language(request)
@@ -580,6 +541,10 @@ def _apply_page(
     )
 
 
+def _to_dataset(name: str) -> RedirectResponse:
+    return RedirectResponse(f"/datasets/{quote(name, safe='')}", status_code=303)
+
+
 def _needs_application(session: Session, name: str) -> bool:
     """Whether dataset ``name`` is conditional (404 for no such active dataset); a dataset
     open to everyone sends the visitor back to its page, where it is downloaded."""
@@ -593,7 +558,7 @@ def apply_form(request: Request, name: str, platform: PlatformDep, session: Sess
     if member is None:
         return _to_login(request)
     if not _needs_application(session, name):
-        return RedirectResponse(f"/datasets/{quote(name, safe='')}", status_code=303)
+        return _to_dataset(name)
     return _apply_page(request, session, member, name)
 
 
@@ -602,12 +567,11 @@ async def apply(
     request: Request, name: str, platform: PlatformDep, session: SessionDep
 ) -> Response:
     """Submit the application: an exchange application to the owner department."""
-    member = _member(request, platform, session)
+    member = await _posting_member(request, platform, session)
     if member is None:
         return _to_login(request)
-    await check_csrf(request)
     if not _needs_application(session, name):
-        return RedirectResponse(f"/datasets/{quote(name, safe='')}", status_code=303)
+        return _to_dataset(name)
     form = await request.form()
     fields = ("purpose", "scenario", "expected_daily_calls", "valid_days")
     posted = {n: _text(form.get(n)) for n in fields}

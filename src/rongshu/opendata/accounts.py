@@ -23,7 +23,6 @@ import hmac
 import logging
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,6 +47,7 @@ from rongshu.core.identity.schemas import (
     UserCreate,
 )
 from rongshu.core.identity.service import PUBLIC_DEPARTMENT
+from rongshu.core.outbox import Outbox
 from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.opendata.models import OpenAccount, OpenCode
@@ -78,21 +78,12 @@ class MailSender(Protocol):
     def send(self, address: str, text: str) -> None: ...
 
 
-class OutboxMailSender:
-    """The simulated mail sender: messages go to ``<data_dir>/outbox/mail.log`` (one line per
-    message: time, address, text, tab-separated, like the SMS outbox), not to mailboxes."""
-
-    _lock = threading.Lock()
+class OutboxMailSender(Outbox):
+    """The simulated mail sender: messages go to ``<data_dir>/outbox/mail.log`` (as texts go
+    to the SMS outbox), not to mailboxes."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "outbox" / "mail.log"
-
-    def send(self, address: str, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = f"{utcnow().isoformat()}\t{address}\t{text}\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as outbox:
-            outbox.write(line)
-        log.info("simulated e-mail to %s written to %s", mask_contact(address), self.path)
+        super().__init__(data_dir, "mail", what="e-mail", mask=mask_contact, log=log)
 
 
 def default_mail_sender(settings: Settings) -> MailSender:
@@ -244,7 +235,7 @@ def send_code(
         masked=mask_contact(address),
         expires_at=row.expires_at,
         resend_at=now + RESEND_INTERVAL,
-        simulated=isinstance(sender, sms.OutboxSmsSender | OutboxMailSender),
+        simulated=isinstance(sender, Outbox),
     )
 
 

@@ -135,6 +135,14 @@ def apply(
     )
 
 
+def _named_datasets(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
+    """The name and title of the dataset opening each resource of ``codes``; a resource with
+    no dataset (any more) goes by its code."""
+    rows = session.scalars(select(OpenDataset).where(OpenDataset.resource_code.in_(codes)))
+    found = {d.resource_code: (d.name, d.title) for d in rows}
+    return {code: found.get(code, (code.lower(), code)) for code in codes}
+
+
 def my_applications(session: Session, account: OpenAccount) -> list[MemberApplication]:
     """The account's applications, newest first."""
     rows = session.scalars(
@@ -143,22 +151,15 @@ def my_applications(session: Session, account: OpenAccount) -> list[MemberApplic
         .order_by(ExchangeApplication.id.desc())
     )
     found = [applications.application_public(row) for row in rows]
-    codes = {a.resource_code for a in found}
-    datasets = {
-        d.resource_code: d
-        for d in session.scalars(select(OpenDataset).where(OpenDataset.resource_code.in_(codes)))
-    }
-    result = []
-    for application in found:
-        dataset = datasets.get(application.resource_code)
-        result.append(
-            MemberApplication(
-                application=application,
-                dataset=dataset.name if dataset else application.resource_code.lower(),
-                title=dataset.title if dataset else application.resource_code,
-            )
+    named = _named_datasets(session, {a.resource_code for a in found})
+    return [
+        MemberApplication(
+            application=application,
+            dataset=named[application.resource_code][0],
+            title=named[application.resource_code][1],
         )
-    return result
+        for application in found
+    ]
 
 
 def reply(
@@ -216,23 +217,16 @@ def granted_datasets(
 ) -> list[GrantedDataset]:
     """The datasets the account's app holds a grant in force for."""
     found = active_grants(platform, session, account)
-    codes = {g.resource_code for g in found}
-    datasets = {
-        d.resource_code: d
-        for d in session.scalars(select(OpenDataset).where(OpenDataset.resource_code.in_(codes)))
-    }
-    result = []
-    for grant in found:
-        dataset = datasets.get(grant.resource_code)
-        result.append(
-            GrantedDataset(
-                name=dataset.name if dataset else grant.resource_code.lower(),
-                title=dataset.title if dataset else grant.resource_code,
-                daily_quota=grant.daily_quota,
-                expires_at=grant.expires_at,
-            )
+    named = _named_datasets(session, {g.resource_code for g in found})
+    return [
+        GrantedDataset(
+            name=named[grant.resource_code][0],
+            title=named[grant.resource_code][1],
+            daily_quota=grant.daily_quota,
+            expires_at=grant.expires_at,
         )
-    return result
+        for grant in found
+    ]
 
 
 def keys(session: Session, account: OpenAccount) -> list[ApiKeyPublic]:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Final, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
@@ -327,46 +327,36 @@ def checksums(name: str, version: Version, session: SessionDep) -> PlainTextResp
 
 _JSON_LD: Final = "application/ld+json"
 _TURTLE: Final = "text/turtle; charset=utf-8"
+_Route = TypeVar("_Route", bound=Callable[..., Response])
 
 
-@router.get(
-    "/opendata/catalog.jsonld",
-    response_class=Response,
-    responses={200: {"content": {_JSON_LD: {}}}},
-    summary="The portal's catalog as DCAT-AP (JSON-LD)",
-)
+def _dcat_route(path: str, media_type: str, summary: str) -> Callable[[_Route], _Route]:
+    return router.get(
+        path,
+        response_class=Response,
+        responses={200: {"content": {media_type: {}}}},
+        summary=summary,
+    )
+
+
+@_dcat_route("/opendata/catalog.jsonld", _JSON_LD, "The portal's catalog as DCAT-AP (JSON-LD)")
 def catalog_jsonld(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
     return _catalog(request, platform, session, "json-ld", _JSON_LD)
 
 
-@router.get(
-    "/opendata/catalog.ttl",
-    response_class=Response,
-    responses={200: {"content": {_TURTLE: {}}}},
-    summary="The portal's catalog as DCAT-AP (Turtle)",
-)
+@_dcat_route("/opendata/catalog.ttl", _TURTLE, "The portal's catalog as DCAT-AP (Turtle)")
 def catalog_turtle(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
     return _catalog(request, platform, session, "turtle", _TURTLE)
 
 
-@router.get(
-    "/datasets/{name}.jsonld",
-    response_class=Response,
-    responses={200: {"content": {_JSON_LD: {}}}},
-    summary="One dataset as DCAT-AP (JSON-LD)",
-)
+@_dcat_route("/datasets/{name}.jsonld", _JSON_LD, "One dataset as DCAT-AP (JSON-LD)")
 def dataset_jsonld(
     name: str, request: Request, platform: PlatformDep, session: SessionDep
 ) -> Response:
     return _dataset(request, platform, session, name, "json-ld", _JSON_LD)
 
 
-@router.get(
-    "/datasets/{name}.ttl",
-    response_class=Response,
-    responses={200: {"content": {_TURTLE: {}}}},
-    summary="One dataset as DCAT-AP (Turtle)",
-)
+@_dcat_route("/datasets/{name}.ttl", _TURTLE, "One dataset as DCAT-AP (Turtle)")
 def dataset_turtle(
     name: str, request: Request, platform: PlatformDep, session: SessionDep
 ) -> Response:

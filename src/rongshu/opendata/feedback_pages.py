@@ -10,12 +10,13 @@ CSRF token, answered by a redirect (or the page again with the problems beside t
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -31,6 +32,7 @@ from rongshu.opendata import feedback, service
 from rongshu.opendata.pages import problems_of, render_portal, sign_in_url
 from rongshu.opendata.schemas import (
     DataRequestCreate,
+    DataRequestPublic,
     RequestState,
     ShowcaseCreate,
     ShowcaseState,
@@ -67,6 +69,44 @@ def _pages(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
+def _offset(page: int) -> int:
+    return (page - 1) * PAGE_SIZE
+
+
+def _json_page(key: str, items: Sequence[BaseModel], *, total: int, page: int) -> JSONResponse:
+    """One page of a list as the JSON twins answer it."""
+    return JSONResponse(
+        {
+            "ok": True,
+            "count": total,
+            "page": page,
+            "page_size": PAGE_SIZE,
+            key: [item.model_dump(mode="json") for item in items],
+        }
+    )
+
+
+async def _signed_in_form(
+    request: Request, platform: Platform, session: Session, *, back: str
+) -> tuple[User, FormData] | RedirectResponse:
+    """The signed-in person and their posted form (CSRF checked), or a redirect to sign in
+    that comes back to ``back``."""
+    user = session_user(request, platform, session)
+    if user is None:
+        return RedirectResponse(sign_in_url(back), status_code=303)
+    await check_csrf(request)
+    return user, await request.form()
+
+
+async def _console_form(request: Request) -> FormData:
+    await check_csrf(request)
+    return await request.form()
+
+
+def _dataset_titles(session: Session) -> dict[str, str]:
+    return {d.name: d.title for d in service.list_datasets(session)}
+
+
 def _departments(session: Session) -> dict[str, str]:
     """Departments a request may be addressed to (every one but the public's own)."""
     names = service.department_names(session)
@@ -81,11 +121,32 @@ def _actor(request: Request, user: User) -> Actor:
 # -- data requests (public) ---------------------------------------------------------------------
 
 
-def _request_filters(request: Request, names: dict[str, str]) -> tuple[str, RequestState | None]:
+class _RequestList(NamedTuple):
+    """One page of the public list of data requests, as the query string chose it."""
+
+    departments: dict[str, str]
+    department: str
+    state: RequestState | None
+    page: int
+    requests: list[DataRequestPublic]
+    total: int
+
+
+def _request_list(request: Request, session: Session) -> _RequestList:
+    names = _departments(session)
     department = request.query_params.get("department", "").strip()
+    department = department if department in names else ""
     state_value = request.query_params.get("state", "").strip()
     state = RequestState(state_value) if state_value in {s.value for s in RequestState} else None
-    return (department if department in names else ""), state
+    page = _page_number(request)
+    found, total = feedback.list_requests(
+        session,
+        department=department or None,
+        state=state,
+        limit=PAGE_SIZE,
+        offset=_offset(page),
+    )
+    return _RequestList(names, department, state, page, found, total)
 
 
 def _requests_page(
@@ -98,33 +159,24 @@ def _requests_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     user = session_user(request, platform, session)
-    names = _departments(session)
-    department, state = _request_filters(request, names)
-    page = _page_number(request)
-    found, total = feedback.list_requests(
-        session,
-        department=department or None,
-        state=state,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
+    listed = _request_list(request, session)
+    state = listed.state.value if listed.state else ""
 
     def page_url(number: int) -> str:
-        query = {"department": department, "state": state.value if state else ""}
-        query = {k: v for k, v in query.items() if v}
+        query = {k: v for k, v in {"department": listed.department, "state": state}.items() if v}
         if number > 1:
             query["page"] = str(number)
         return REQUESTS + (f"?{urlencode(query)}" if query else "")
 
     context = {
-        "requests": found,
-        "total": total,
-        "page": page,
-        "pages": _pages(total),
+        "requests": listed.requests,
+        "total": listed.total,
+        "page": listed.page,
+        "pages": _pages(listed.total),
         "page_url": page_url,
-        "departments": names,
-        "department": department,
-        "state": state.value if state else "",
+        "departments": listed.departments,
+        "department": listed.department,
+        "state": state,
         "states": [s.value for s in RequestState],
         "signed_in": user is not None,
         "sign_in_next": REQUESTS + "#new-request",
@@ -141,34 +193,16 @@ def requests_page(request: Request, platform: PlatformDep, session: SessionDep) 
 
 @router.get(REQUESTS + ".json")
 def requests_json(request: Request, session: SessionDep) -> JSONResponse:
-    names = _departments(session)
-    department, state = _request_filters(request, names)
-    page = _page_number(request)
-    found, total = feedback.list_requests(
-        session,
-        department=department or None,
-        state=state,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
-    return JSONResponse(
-        {
-            "ok": True,
-            "count": total,
-            "page": page,
-            "page_size": PAGE_SIZE,
-            "requests": [r.model_dump(mode="json") for r in found],
-        }
-    )
+    listed = _request_list(request, session)
+    return _json_page("requests", listed.requests, total=listed.total, page=listed.page)
 
 
 @router.post(REQUESTS)
 async def create_request(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    user = session_user(request, platform, session)
-    if user is None:
-        return RedirectResponse(sign_in_url(REQUESTS + "#new-request"), status_code=303)
-    await check_csrf(request)
-    form = await request.form()
+    signed_in = await _signed_in_form(request, platform, session, back=REQUESTS + "#new-request")
+    if isinstance(signed_in, Response):
+        return signed_in
+    user, form = signed_in
     posted = {n: _text(form, n) for n in ("title", "description", "department_code")}
     lang = page_language(request)
     try:
@@ -202,13 +236,13 @@ def _showcase_page(
 ) -> HTMLResponse:
     user = session_user(request, platform, session)
     page = _page_number(request)
-    shown, total = feedback.list_showcase(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    shown, total = feedback.list_showcase(session, limit=PAGE_SIZE, offset=_offset(page))
     mine = (
         feedback.list_showcase(session, state=None, submitter_id=user.id, limit=50)[0]
         if user is not None
         else []
     )
-    titles = {d.name: d.title for d in service.list_datasets(session)}
+    titles = _dataset_titles(session)
     context = {
         "entries": shown,
         "total": total,
@@ -233,25 +267,16 @@ def showcase_page(request: Request, platform: PlatformDep, session: SessionDep) 
 @router.get(SHOWCASE + ".json")
 def showcase_json(request: Request, session: SessionDep) -> JSONResponse:
     page = _page_number(request)
-    shown, total = feedback.list_showcase(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return JSONResponse(
-        {
-            "ok": True,
-            "count": total,
-            "page": page,
-            "page_size": PAGE_SIZE,
-            "showcase": [s.model_dump(mode="json") for s in shown],
-        }
-    )
+    shown, total = feedback.list_showcase(session, limit=PAGE_SIZE, offset=_offset(page))
+    return _json_page("showcase", shown, total=total, page=page)
 
 
 @router.post(SHOWCASE)
 async def submit_showcase(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    user = session_user(request, platform, session)
-    if user is None:
-        return RedirectResponse(sign_in_url(SHOWCASE + "#new-showcase"), status_code=303)
-    await check_csrf(request)
-    form = await request.form()
+    signed_in = await _signed_in_form(request, platform, session, back=SHOWCASE + "#new-showcase")
+    if isinstance(signed_in, Response):
+        return signed_in
+    user, form = signed_in
     chosen = [v.strip() for v in form.getlist("datasets") if isinstance(v, str) and v.strip()]
     posted: dict[str, Any] = {n: _text(form, n) for n in ("title", "description", "url")}
     posted["datasets"] = chosen
@@ -274,6 +299,11 @@ async def submit_showcase(request: Request, platform: PlatformDep, session: Sess
 
 
 # -- the console: answering requests, deciding the showcase -------------------------------------
+
+
+def _first_problem(request: Request, exc: ValidationFailed) -> str:
+    """The refusal as one line beside the form of the item it concerns."""
+    return next(iter(problems_of(page_language(request), exc).values()))
 
 
 def _console_page(
@@ -355,8 +385,7 @@ async def answer_request(
     session: SessionDep,
     platform: PlatformDep,
 ) -> Response:
-    await check_csrf(request)
-    form = await request.form()
+    form = await _console_form(request)
     answer = _text(form, "answer")
     try:
         feedback.answer_request(
@@ -364,10 +393,9 @@ async def answer_request(
         )
     except ValidationFailed as exc:
         session.rollback()
-        problem = problems_of(page_language(request), exc)
         return _console_requests(
             request, who, session, platform,
-            errors={request_id: next(iter(problem.values()))},
+            errors={request_id: _first_problem(request, exc)},
             posted={request_id: answer}, status_code=422,
         )  # fmt: skip
     return RedirectResponse(f"{CONSOLE}/requests?done=answered", status_code=303)
@@ -391,7 +419,7 @@ def _console_showcase(
         "refused": ShowcaseState.REFUSED,
     }.get(show, ShowcaseState.PENDING)
     entries, total = feedback.list_showcase(session, state=state, limit=feedback.MAX_PAGE)
-    titles = {d.name: d.title for d in service.list_datasets(session)}
+    titles = _dataset_titles(session)
     context = {
         "section": "showcase",
         "show": state.value,
@@ -420,8 +448,7 @@ async def decide_showcase(
     session: SessionDep,
     platform: PlatformDep,
 ) -> Response:
-    await check_csrf(request)
-    form = await request.form()
+    form = await _console_form(request)
     action = _text(form, "action")
     if action not in ("approve", "refuse"):
         raise ValidationFailed(
@@ -439,12 +466,7 @@ async def decide_showcase(
         )
     except (ValidationFailed, Conflict) as exc:
         session.rollback()
-        lang = page_language(request)
-        message = (
-            next(iter(problems_of(lang, exc).values()))
-            if isinstance(exc, ValidationFailed)
-            else exc.message
-        )
+        message = _first_problem(request, exc) if isinstance(exc, ValidationFailed) else exc.message
         return _console_showcase(
             request, who, session, platform, errors={showcase_id: message}, status_code=422
         )

@@ -7,7 +7,8 @@ values up as ``opendata.<kind>.<value>`` so that English pages speak English too
 
 from __future__ import annotations
 
-from rongshu.catalog.schemas import LabelledEnum, OpenType, UpdateCycle
+from rongshu.catalog.messages import VOCABULARY, vocabulary_pairs
+from rongshu.catalog.schemas import LabelledEnum, OpenType
 from rongshu.core.i18n import register_pairs
 from rongshu.opendata.schemas import Licence, RequestState, ShowcaseState, Theme
 
@@ -45,32 +46,13 @@ _ENGLISH: dict[str, tuple[type[LabelledEnum], dict[str, str]]] = {
             "none": "Not open",
         },
     ),
-    "update_cycle": (
-        UpdateCycle,
-        {
-            "realtime": "Real time",
-            "daily": "Daily",
-            "weekly": "Weekly",
-            "monthly": "Monthly",
-            "quarterly": "Quarterly",
-            "yearly": "Yearly",
-            "irregular": "Irregular",
-        },
-    ),
+    "update_cycle": VOCABULARY["update_cycle"],
     "request_state": (RequestState, {"open": "Awaiting answer", "answered": "Answered"}),
     "showcase_state": (
         ShowcaseState,
         {"pending": "Awaiting review", "approved": "Shown", "refused": "Not shown"},
     ),
 }
-
-
-def _vocabulary() -> dict[str, tuple[str, str]]:
-    pairs: dict[str, tuple[str, str]] = {}
-    for kind, (enum, english) in _ENGLISH.items():
-        for member in enum:
-            pairs[f"opendata.{kind}.{member.value}"] = (member.label, english[member.value])
-    return pairs
 
 
 _MESSAGES: dict[str, tuple[str, str]] = {
@@ -403,4 +385,4 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 
 def register_opendata_messages() -> None:
     """Add the portal's messages to the catalog (idempotent)."""
-    register_pairs({**_vocabulary(), **_MESSAGES})
+    register_pairs({**vocabulary_pairs("opendata", _ENGLISH), **_MESSAGES})

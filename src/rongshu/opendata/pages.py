@@ -124,9 +124,16 @@ def problems_of(lang: str, exc: ValidationError | ValidationFailed) -> dict[str,
                     break
             found.setdefault(name, exc.message)
         return found
+    return invalid_inputs(lang, exc, "opendata.invalid")
+
+
+def invalid_inputs(lang: str, exc: ValidationError, prefix: str) -> dict[str, str]:
+    """The schema's complaints by input name: the message ``<prefix>.<input>`` where there is
+    one, else pydantic's (English) text."""
+    found: dict[str, str] = {}
     for error in exc.errors(include_url=False, include_input=False):
         name = str(error["loc"][0]) if error["loc"] else ""
-        key = f"opendata.invalid.{name}"
+        key = f"{prefix}.{name}"
         text = translate(lang, key)
         found.setdefault(name, text if text != key else str(error["msg"]))
     return found

@@ -9,11 +9,10 @@ from the outbox.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Protocol
 
-from rongshu.core.db import utcnow
+from rongshu.core.outbox import Outbox
 from rongshu.core.settings import Settings
 
 log = logging.getLogger("rongshu.quality.sms")
@@ -30,20 +29,11 @@ def masked(phone: str) -> str:
     return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "***"
 
 
-class OutboxSmsSender:
+class OutboxSmsSender(Outbox):
     """The simulated sender: messages go to a file in the data directory, not to phones."""
 
-    _lock = threading.Lock()
-
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "outbox" / "sms.log"
-
-    def send(self, phone: str, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = f"{utcnow().isoformat()}\t{phone}\t{text}\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as outbox:
-            outbox.write(line)
-        log.info("simulated SMS to %s written to %s", masked(phone), self.path)
+        super().__init__(data_dir, "sms", what="SMS", mask=masked, log=log)
 
 
 def default_sender(settings: Settings) -> SmsSender:

@@ -9,10 +9,12 @@ form field).
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from rongshu.core.errors import NotAuthenticated, PermissionDenied
@@ -118,3 +120,34 @@ async def check_csrf(request: Request) -> None:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+@dataclass(frozen=True)
+class FormToken:
+    """The CSRF token of forms shown before sign-in, when there is no session to hold one
+    (double submit): the same random value in a strict cookie scoped to ``path`` and in the
+    form's ``csrf_token`` field."""
+
+    cookie: str
+    path: str
+
+    def value(self, request: Request) -> str:
+        """The token the page's forms carry: the one the browser has, or a new one."""
+        return request.cookies.get(self.cookie) or secrets.token_urlsafe(32)
+
+    def set(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.cookie,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.platform.settings.secure_cookies,
+            path=self.path,
+        )
+
+    def matches(self, request: Request, presented: str) -> bool:
+        expected = request.cookies.get(self.cookie, "")
+        return bool(expected) and bool(presented) and hmac.compare_digest(expected, presented)
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.cookie, path=self.path)

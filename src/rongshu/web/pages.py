@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -22,6 +21,7 @@ from rongshu.opendata import service as opendata_service
 from rongshu.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    FormToken,
     PlatformDep,
     SessionDep,
     check_csrf,
@@ -34,6 +34,8 @@ from rongshu.web.templating import LANG_COOKIE, TEXT_COOKIE, page_language, rend
 
 router = APIRouter(include_in_schema=False)
 ONE_YEAR = 365 * 24 * 3600
+#: The sign-in form's token (there is no session yet to hold one).
+LOGIN_FORM = FormToken(LOGIN_CSRF_COOKIE, "/console/login")
 
 
 class LoginRequired(Exception):
@@ -43,11 +45,51 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(value: str | None, default: str = "/console") -> str:
     """Only same-site paths are followed after login or a preference change."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/console"
+        return default
     return value
+
+
+def here(request: Request) -> str:
+    """This page's path and query, to come back to after signing in."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def open_session(response: Response, platform: Platform, session: Session, user: User) -> None:
+    """Sign ``user`` in: a new session, whose cookie goes out with ``response``."""
+    token, _csrf = identity.start_session(
+        session, user=user, secret=platform.secret, policy=security_policy(platform, session)
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.secure_cookies,
+    )
+
+
+async def close_session(
+    request: Request,
+    platform: Platform,
+    session: Session,
+    *,
+    actor: Callable[[User], Actor],
+    then: str,
+) -> Response:
+    """Sign out whoever is signed in (audited as ``actor(user)``) and go to ``then``."""
+    user = session_user(request, platform, session)
+    if user is not None:
+        await check_csrf(request)
+        identity.end_session(
+            session, token=request.cookies.get(SESSION_COOKIE, ""), secret=platform.secret
+        )
+        platform.ledger.append(actor(user).audit("logout", f"user:{user.username}"))
+    response = RedirectResponse(then, status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
 
 
 class ConsoleUser:
@@ -71,8 +113,7 @@ def console_user(request: Request, platform: PlatformDep, session: SessionDep) -
     """Console pages need a signed-in user with console access."""
     user = session_user(request, platform, session)
     if user is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path)
+        raise LoginRequired(here(request))
     actor = identity.user_actor(user, request_id=request_id(request))
     identity.require(actor, Permission.VIEW_CONSOLE, platform.ledger, object_=request.url.path)
     return ConsoleUser(user, actor)
@@ -135,21 +176,14 @@ def _login_page(
     status_code: int = 200,
     username: str = "",
 ) -> HTMLResponse:
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = LOGIN_FORM.value(request)
     response = render(
         request,
         "console/login.html",
         {"next": next_url, "error": error, "csrf_token": token, "username": username},
         status_code=status_code,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.platform.settings.secure_cookies,
-        path="/console/login",
-    )
+    LOGIN_FORM.set(request, response, token)
     return response
 
 
@@ -169,9 +203,8 @@ def login(
 ) -> Response:
     """Check the password (with lockout) and open a session with a fresh cookie."""
     next_url = safe_next(next)
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     lang = page_language(request)
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    if not LOGIN_FORM.matches(request, csrf_token):
         return _login_page(
             request, next_url=next_url, error=translate(lang, "login.expired"), status_code=403
         )
@@ -183,21 +216,9 @@ def login(
         except NotAuthenticated:
             error, status = translate(lang, "login.failed"), 401
         else:
-            token, _csrf = identity.start_session(
-                session,
-                user=user,
-                secret=platform.secret,
-                policy=security_policy(platform, session),
-            )
             response = RedirectResponse(next_url, status_code=303)
-            response.set_cookie(
-                SESSION_COOKIE,
-                token,
-                httponly=True,
-                samesite="lax",
-                secure=platform.settings.secure_cookies,
-            )
-            response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+            open_session(response, platform, session, user)
+            LOGIN_FORM.clear(response)
             return response
     return _login_page(
         request, next_url=next_url, error=error, status_code=status, username=username
@@ -223,16 +244,9 @@ def _authenticate(
 
 @router.post("/console/logout")
 async def logout(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    user = session_user(request, platform, session)
-    if user is not None:
-        await check_csrf(request)
-        identity.end_session(
-            session, token=request.cookies.get(SESSION_COOKIE, ""), secret=platform.secret
-        )
-        platform.ledger.append(identity.user_actor(user).audit("logout", f"user:{user.username}"))
-    response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return await close_session(
+        request, platform, session, actor=identity.user_actor, then="/console/login"
+    )
 
 
 @router.get("/console")

@@ -19,11 +19,16 @@ from rongshu.catalog.schemas import (
     ShareMethod,
     ShareType,
 )
+from rongshu.core.db import utcnow
+from rongshu.core.identity import service as identity
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
+from rongshu.exchange import grants, services
+from rongshu.exchange.schemas import ServiceKind
 from rongshu.opendata import publishing
 from rongshu.opendata.schemas import DatasetSpec, Theme
 from rongshu.security import service as security
+from rongshu.security.schemas import MaskingProfile
 
 from ..conftest import Write
 from ..exchange.conftest import ensure_department
@@ -138,6 +143,29 @@ def publish(
         )
         catalog.submit(session, code=code, reason="", ctx=ctx)
         catalog.review(session, code=code, approve=True, reason="", ctx=ctx)
+
+
+def grant_firms(platform: Platform, app_id: int, columns: list[str] | None = None) -> None:
+    """Grant app ``app_id`` the enterprise registry's open-data service for 30 days (every
+    opened field unless ``columns`` says which)."""
+    with platform.db.session_scope() as session:
+        service = services.get_service_row(
+            session, services.service_code(FIRMS, ServiceKind.OPEN_DATA)
+        )
+        grants.create_grant(
+            session,
+            app=identity.get_app(session, app_id),
+            service=service,
+            columns=columns if columns is not None else list(service.columns),
+            conditions=[],
+            purpose="企业经营研究",
+            profile=MaskingProfile.STANDARD,
+            daily_quota=1000,
+            rate_per_second=100,
+            expires_at=utcnow() + timedelta(days=30),
+            actor=SYSTEM,
+            ledger=platform.ledger,
+        )
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,21 +15,16 @@ from httpx import Response
 from sqlalchemy import select
 
 from rongshu.core.audit.models import AuditEntry
-from rongshu.core.db import utcnow
-from rongshu.core.identity import service as identity
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
-from rongshu.exchange import grants, services
-from rongshu.exchange.schemas import ServiceKind
 from rongshu.opendata import releases
 from rongshu.opendata import service as opendata
 from rongshu.opendata.ckan_shapes import ckan_id
 from rongshu.opendata.schemas import Licence, Theme
-from rongshu.security.schemas import MaskingProfile
 from rongshu.web.app import create_app
 
 from ..exchange.conftest import make_app
-from .conftest import AIR, FIRMS, Portal
+from .conftest import AIR, FIRMS, Portal, grant_firms
 
 ACTION = "/api/3/action"
 
@@ -359,24 +353,7 @@ def test_conditional_data_needs_a_granted_key(site: Site) -> None:
     assert "grant" in denied["message"] and f"/datasets/{site.firms}" in denied["message"]
     failed(client.get(url, headers={"Authorization": "rsk_x_y"}), 403, "Authorization Error")
 
-    with platform.db.session_scope() as session:
-        found = services.get_service_row(
-            session, services.service_code(FIRMS, ServiceKind.OPEN_DATA)
-        )
-        grants.create_grant(
-            session,
-            app=identity.get_app(session, app_id),
-            service=found,
-            columns=list(found.columns),
-            conditions=[],
-            purpose="企业经营研究",
-            profile=MaskingProfile.STANDARD,
-            daily_quota=1000,
-            rate_per_second=100,
-            expires_at=utcnow() + timedelta(days=30),
-            actor=SYSTEM,
-            ledger=platform.ledger,
-        )
+    grant_firms(platform, app_id)
     granted = ok(client.get(url, headers={"Authorization": api_key}), "datastore_search")
     assert granted["total"] == 40 and len(granted["records"]) == 10
     assert "legal_rep" not in {f["id"] for f in granted["fields"]}

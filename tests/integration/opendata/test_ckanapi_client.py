@@ -8,25 +8,19 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import ckanapi
 import pytest
 import uvicorn
 
-from rongshu.core.db import utcnow
-from rongshu.core.identity import service as identity
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
-from rongshu.exchange import grants, services
-from rongshu.exchange.schemas import ServiceKind
 from rongshu.opendata import releases
 from rongshu.opendata.schemas import Theme
-from rongshu.security.schemas import MaskingProfile
 from rongshu.web.app import create_app
 
 from ..exchange.conftest import make_app
-from .conftest import AIR, FIRMS, Portal
+from .conftest import AIR, FIRMS, Portal, grant_firms
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
 
@@ -118,23 +112,6 @@ def test_ckanapi_lists_searches_shows_and_pages_the_datastore(
     with pytest.raises(ckanapi.NotAuthorized):
         ckan.action.datastore_search(resource_id=data_id)
     app_id, api_key, _ = make_app(platform, department="MZ", name="企业研究")
-    with platform.db.session_scope() as session:
-        service = services.get_service_row(
-            session, services.service_code(FIRMS, ServiceKind.OPEN_DATA)
-        )
-        grants.create_grant(
-            session,
-            app=identity.get_app(session, app_id),
-            service=service,
-            columns=list(service.columns),
-            conditions=[],
-            purpose="企业经营研究",
-            profile=MaskingProfile.STANDARD,
-            daily_quota=1000,
-            rate_per_second=100,
-            expires_at=utcnow() + timedelta(days=30),
-            actor=SYSTEM,
-            ledger=platform.ledger,
-        )
+    grant_firms(platform, app_id)
     keyed = ckanapi.RemoteCKAN(server_url, apikey=api_key)
     assert keyed.action.datastore_search(resource_id=data_id, limit=5)["total"] == 40

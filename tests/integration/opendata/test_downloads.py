@@ -7,7 +7,6 @@ import base64
 import csv
 import hashlib
 import io
-from datetime import timedelta
 from urllib.parse import quote
 
 import pyarrow.parquet as pq
@@ -16,22 +15,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from rongshu.core.audit.models import AuditEntry
-from rongshu.core.db import utcnow
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
-from rongshu.exchange import grants, services
-from rongshu.exchange.schemas import ServiceKind
 from rongshu.lake.tables import Lake
 from rongshu.opendata import releases
 from rongshu.opendata.models import OpenAccount
 from rongshu.opendata.schemas import ReleasePublic
-from rongshu.security.schemas import MaskingProfile
 
 from ..conftest import MakeUser, sign_in
 from ..exchange.conftest import make_app
-from .conftest import AIR, FIRMS, Portal, air_rows
+from .conftest import AIR, FIRMS, Portal, air_rows, grant_firms
 
 ERROR_KEYS = {"ok", "status", "error", "message", "request_id", "details"}
 COLUMNS = ["reading_id", "station_name", "time", "pm25", "aqi"]
@@ -190,27 +185,6 @@ def test_unknown_dataset_version_or_file_is_a_clear_error(
     assert _downloads(client, name) == 0
 
 
-def _grant(platform: Platform, app_id: int, columns: list[str] | None = None) -> None:
-    with platform.db.session_scope() as session:
-        service = services.get_service_row(
-            session, services.service_code(FIRMS, ServiceKind.OPEN_DATA)
-        )
-        grants.create_grant(
-            session,
-            app=identity.get_app(session, app_id),
-            service=service,
-            columns=columns if columns is not None else list(service.columns),
-            conditions=[],
-            purpose="产业研究",
-            profile=MaskingProfile.STANDARD,
-            daily_quota=1000,
-            rate_per_second=100,
-            expires_at=utcnow() + timedelta(days=30),
-            actor=SYSTEM,
-            ledger=platform.ledger,
-        )
-
-
 def _audit(platform: Platform, action: str) -> list[AuditEntry]:
     platform.ledger.flush()
     with platform.db.session_scope() as session:
@@ -230,11 +204,11 @@ def test_conditional_data_downloads_only_with_a_grant(
     app_id, api_key, _ = make_app(portal.platform, "GXQ", "产业地图")
     _assert_error(client.get(url, headers={"X-API-Key": api_key}), 403, "permission_denied")
 
-    _grant(portal.platform, app_id, columns=["entity_id", "firm_name"])
+    grant_firms(portal.platform, app_id, columns=["entity_id", "firm_name"])
     partial = client.get(url, headers={"Authorization": api_key})  # as CKAN clients send it
     assert "datastore" in _assert_error(partial, 403, "permission_denied")
 
-    _grant(portal.platform, app_id)
+    grant_firms(portal.platform, app_id)
     granted = client.get(url, headers={"Authorization": f"ApiKey {api_key}"})
     assert granted.status_code == 200, granted.text
     got = {r["entity_id"] for r in csv.DictReader(io.StringIO(granted.text.lstrip("\ufeff")))}
@@ -259,7 +233,7 @@ def test_conditional_data_downloads_only_with_a_grant(
     sign_in(portal.platform, client, "citizen")
     refused = _assert_error(client.get(url), 403, "permission_denied")
     assert f"/datasets/{name}/apply" in refused
-    _grant(portal.platform, public_app)
+    grant_firms(portal.platform, public_app)
     signed_in = client.get(url)
     assert signed_in.status_code == 200 and signed_in.content == granted.content
     downloads = _audit(portal.platform, "opendata.download")

@@ -5,26 +5,21 @@ and English through the language switch."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from statistics import mean
 
 import pytest
 from fastapi.testclient import TestClient
 
-from rongshu.core.db import utcnow
 from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import SYSTEM
-from rongshu.exchange import grants, services
-from rongshu.exchange.schemas import ServiceKind
 from rongshu.opendata import charts, releases, service
 from rongshu.opendata.models import OpenAccount
 from rongshu.opendata.schemas import Theme
-from rongshu.security.schemas import MaskingProfile
 
 from ..conftest import MakeUser, sign_in
 from ..exchange.conftest import make_app
-from .conftest import AIR, CONDITION, FIRMS, Portal
+from .conftest import AIR, CONDITION, FIRMS, Portal, grant_firms
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
 
@@ -195,22 +190,7 @@ def test_conditional_dataset_hides_rows_from_anonymous_visitors(
         )
     sign_in(portal.platform, client, "reader")
     assert 'data-testid="dataset-preview"' not in client.get(f"/datasets/{name}").text
-    with portal.platform.db.session_scope() as session:
-        row = services.get_service_row(session, services.service_code(FIRMS, ServiceKind.OPEN_DATA))
-        grants.create_grant(
-            session,
-            app=identity.get_app(session, app_id),
-            service=row,
-            columns=list(row.columns),
-            conditions=[],
-            purpose="产业研究",
-            profile=MaskingProfile.STANDARD,
-            daily_quota=100,
-            rate_per_second=10,
-            expires_at=utcnow() + timedelta(days=30),
-            actor=SYSTEM,
-            ledger=portal.platform.ledger,
-        )
+    grant_firms(portal.platform, app_id)
     granted = client.get(f"/datasets/{name}").text
     assert 'data-testid="dataset-preview"' in granted and 'data-testid="download-csv"' in granted
 
