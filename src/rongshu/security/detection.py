@@ -412,6 +412,11 @@ def _tests_of(column: ColumnInfo, probe: pa.Table) -> list[Detector]:
     if kind is None:
         return []
     found = [d for d in DETECTORS if kind in d.tests]
+    if pa.types.is_integer(column.type):
+        # Integer columns are keys, counters and amounts far more often than phone or card
+        # numbers: a sequence of 7- and 8-digit keys reads as local fixed-line numbers. Only
+        # a column named for the entity is tried.
+        found = [d for d in found if column.hinted(d)]
     if kind in _LATIN_NAMES.tests and column.hinted(_LATIN_NAMES):
         found.append(_LATIN_NAMES)
     if kind != ColumnKind.TEXT:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from rongshu.core.audit import ledger as ledger_module
 from rongshu.core.audit.ledger import AuditRecord
 from rongshu.core.audit.verify import verify_chain
 from rongshu.core.crypto import SM2PrivateKey
@@ -229,3 +231,25 @@ def test_parallel_verification_matches_one_walk(
     else:
         assert parallel.problem is not None
         assert (parallel.problem.seq, parallel.problem.kind) == (seq, kind)
+
+
+def test_a_batch_the_database_is_too_busy_for_is_tried_again_not_lost(
+    ledger_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long transaction elsewhere can hold SQLite's write lock past the busy timeout: the
+    writer waits and tries again instead of dropping the batch."""
+    ledger = ledger_platform.ledger
+    monkeypatch.setattr(ledger_module, "COMMIT_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    real_commit = ledger._commit
+    refusals = []
+
+    def busy_twice(batch):  # type: ignore[no-untyped-def]
+        if len(refusals) < 2:
+            refusals.append(len(batch))
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return real_commit(batch)
+
+    monkeypatch.setattr(ledger, "_commit", busy_twice)
+    seq = ledger.record(AuditRecord(actor="importer", action="catalog.import"))
+    assert (seq, len(refusals)) == (1, 2)
+    assert verify(ledger_platform).ok

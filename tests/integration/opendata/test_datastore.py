@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rongshu.core.errors import ValidationFailed
 from rongshu.core.identity.schemas import SYSTEM
+from rongshu.core.platform import Platform
 from rongshu.opendata import releases
 from rongshu.opendata.datastore import Datastore
 
@@ -78,3 +83,28 @@ def test_values_are_bound_not_spliced(
     store, path, _ = released
     page = store.search(path, filters={"station_code": "S01' OR '1'='1"}, q="%' OR 1=1 --")
     assert page.total == 0
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_pages_keep_file_order_across_row_groups(tmp_path: Path, platform: Platform) -> None:
+    """No sort means file order without an ORDER BY: it must hold over many row groups read
+    in parallel, filtered and paged."""
+    count = 200_000
+    table = pa.table(
+        {
+            "n": pa.array(range(count), pa.int64()),
+            "kind": pa.array(["ab"[i % 2] for i in range(count)]),
+        }
+    )
+    path = tmp_path / "many_groups.parquet"
+    pq.write_table(table, path, row_group_size=2_000)
+    store = Datastore(platform.settings)
+    try:
+        seen: list[int] = []
+        for offset in range(0, 6_000, 1_500):
+            page = store.search(path, filters={"kind": "b"}, limit=1_500, offset=offset + 40_000)
+            seen.extend(int(r["n"]) for r in page.records)
+        assert seen == list(range(80_001, 80_001 + 12_000, 2))
+        assert [r["_id"] for r in page.records][:2] == [seen[-1_500] + 1, seen[-1_499] + 1]
+    finally:
+        store.close()

@@ -78,6 +78,27 @@ def test_a_scan_names_each_column_and_suggests_grades(platform: Platform, people
     assert scan.rows_scanned == scan.rows_in_version == 400
 
 
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_integer_keys_are_not_phone_numbers_unless_named_so(
+    platform: Platform, declare: Declare, write: Write
+) -> None:
+    """Sequential 7- and 8-digit keys look like local fixed-line numbers; a column of mobile
+    numbers stored as integers is still found when its name says phone."""
+    declare(
+        "350100-JT-9001",
+        [field("record_id", FieldType.INTEGER, key=True), field("phone", FieldType.INTEGER)],
+    )
+    rng = random.Random(5)
+    rows = [
+        {"record_id": 2_000_000 + index * 997, "phone": int(mobile_phone(rng))}
+        for index in range(400)
+    ]
+    write("350100-JT-9001", rows)
+    scan = service.scan_resource(platform, "350100-JT-9001", actor=SYSTEM)
+    found = {item.column: item.entity for item in scan.fields}
+    assert found == {"record_id": None, "phone": EntityType.PHONE}
+
+
 def test_only_stewards_of_the_department_scan(platform: Platform, people: str) -> None:
     other = Actor(kind="user", name="x", department="RS", roles=frozenset({Role.DATA_STEWARD}))
     with pytest.raises(NotFound):  # a draft of another department is not even visible

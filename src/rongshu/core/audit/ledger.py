@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import OperationalError
 
 from rongshu.core.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from rongshu.core.crypto import SM2PrivateKey, sm3
@@ -32,6 +33,9 @@ from rongshu.core.errors import ConfigurationError
 log = logging.getLogger("rongshu.audit")
 
 GENESIS_HASH = "0" * 64
+#: Pauses (seconds) between tries of a batch the database was too busy to take; each try also
+#: waits the connection's own busy timeout. A batch is given up only after all of them.
+COMMIT_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)
 HEAD_ID = 1
 
 _entry: Table = AuditEntry.__table__  # type: ignore[assignment]
@@ -248,7 +252,7 @@ class AuditLedger:
                 batch = self._batches.popleft()
                 self._writing = True
             try:
-                first_seq = self._commit(batch.items)
+                first_seq = self._commit_retrying(batch.items)
             except Exception as exc:  # the callers learn of it through their tickets
                 log.exception("audit batch of %d entries failed", len(batch.items))
                 batch.future.set_exception(exc)
@@ -284,6 +288,18 @@ class AuditLedger:
                 self._cond.wait(left)
         finally:
             self._gathering = False
+
+    def _commit_retrying(self, batch: Sequence[tuple[AuditRecord, int]]) -> int:
+        """``_commit``, tried again while the database is busy: a long transaction elsewhere
+        (a bulk import on SQLite) can hold the write lock past one busy timeout, and entries
+        must not be lost for that. Other errors, and a database busy for every try, fail."""
+        for delay in COMMIT_RETRY_DELAYS:
+            try:
+                return self._commit(batch)
+            except OperationalError as exc:
+                log.warning("audit batch waits for the database (%s); again in %.1f s", exc, delay)
+                time.sleep(delay)
+        return self._commit(batch)
 
     def _commit(self, batch: Sequence[tuple[AuditRecord, int]]) -> int:
         with self._db.engine.begin() as conn:
