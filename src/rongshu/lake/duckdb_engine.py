@@ -207,15 +207,28 @@ class DuckDBEngine:
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS SELECT {columns} FROM {source}", ())  # noqa: S608
         self._registered[alias] = _Registration(table.name, scan.version)
 
-    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
-        """A view named ``alias`` over one Parquet file, with its row number as ``row_id``."""
+    def register_parquet(
+        self,
+        alias: str,
+        path: Path,
+        *,
+        row_id: str | None = None,
+        row_number: str | None = None,
+    ) -> None:
+        """A view named ``alias`` over one Parquet file, with its row number as ``row_id``
+        (from 1) or ``row_number`` (from 0: a plain rename, so filters on it prune row groups)."""
         quote = self.dialect.quote
         source = self.dialect.string_literal(str(path))
-        if row_id is None:
+        if row_id is None and row_number is None:
             select = f"SELECT * FROM read_parquet({source})"  # noqa: S608
         else:
+            number = (
+                f"file_row_number + 1 AS {quote(row_id)}"
+                if row_id is not None
+                else f"file_row_number AS {quote(str(row_number))}"
+            )
             select = (
-                f"SELECT file_row_number + 1 AS {quote(row_id)}, * EXCLUDE (file_row_number) "  # noqa: S608
+                f"SELECT {number}, * EXCLUDE (file_row_number) "  # noqa: S608
                 f"FROM read_parquet({source}, file_row_number = true)"
             )
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS {select}", (), alias)

@@ -40,9 +40,18 @@ class LakeEngine(Protocol):
         encrypted columns opened (``as_stored``: as the stored tokens, for rewriting them)."""
         ...
 
-    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
+    def register_parquet(
+        self,
+        alias: str,
+        path: Path,
+        *,
+        row_id: str | None = None,
+        row_number: str | None = None,
+    ) -> None:
         """Make a Parquet file outside the lake's tables (an open-data release) queryable as
-        ``alias``, read in place; ``row_id`` adds the 1-based row number under that name."""
+        ``alias``, read in place; ``row_id`` adds the 1-based row number under that name,
+        ``row_number`` the 0-based one (a filter on it reads only the row groups holding the
+        rows asked for)."""
         ...
 
     def register_arrow(self, alias: str, table: pa.Table) -> None:

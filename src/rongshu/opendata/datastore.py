@@ -32,6 +32,7 @@ MAX_LIMIT: Final = 32_000
 MAX_FILTER_VALUES: Final = 100
 MAX_Q_CHARS: Final = 200
 ROW_ID: Final = "_id"
+_ROW: Final = "_row"  # the 0-based row number of the second view, for fetching rows by number
 
 
 def ckan_type(data_type: pa.DataType) -> str:
@@ -110,6 +111,7 @@ class Datastore:
             if found is None:
                 alias = f"release_{len(self._views)}"
                 self._engine.register_parquet(alias, path, row_id=ROW_ID)
+                self._engine.register_parquet(f"{alias}_rows", path, row_number=_ROW)
                 schema = self._engine.query(f'SELECT * FROM "{alias}" LIMIT 0').schema  # noqa: S608
                 found = self._views[path] = (alias, schema)
             return self._engine, found[0], found[1]
@@ -141,11 +143,14 @@ class Datastore:
         where, params = self._predicate(schema, filters or {}, q, quote)
         order = self._order(sort, columns, quote)
         select = ", ".join(quote(c) for c in chosen)
-        sql = (
-            f"SELECT {select} FROM {quote(alias)}{where}{order} "  # noqa: S608
-            f"LIMIT {int(limit)} OFFSET {int(offset)}"
-        )
-        rows = engine.query(sql, params) if limit else schema.empty_table().select(chosen)
+        page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        if not limit:
+            rows = schema.empty_table().select(chosen)
+        elif order:
+            rows = self._sorted_page(engine, alias, chosen, where, order, page, params)
+        else:
+            sql = f"SELECT {select} FROM {quote(alias)}{where} {page}"  # noqa: S608
+            rows = engine.query(sql, params)
         total = None
         if include_total:
             counted = engine.query(f"SELECT COUNT(*) FROM {quote(alias)}{where}", params)  # noqa: S608
@@ -158,6 +163,43 @@ class Datastore:
             limit=limit,
             offset=offset,
         )
+
+    @staticmethod
+    def _sorted_page(
+        engine: LakeEngine,
+        alias: str,
+        chosen: Sequence[str],
+        where: str,
+        order: str,
+        page: str,
+        params: Sequence[object],
+    ) -> pa.Table:
+        """A sorted page in two steps: the rows' numbers in order (the sort reads only the
+        filter and sort columns), then those rows by number (only their row groups are read),
+        put back in that order. One step would carry every column of every matching row
+        through the sort: three times slower on 10 million rows."""
+        quote = engine.dialect.quote
+        numbers = engine.query(
+            f"SELECT {quote(ROW_ID)} FROM {quote(alias)}{where}{order} {page}",  # noqa: S608
+            params,
+        )
+        wanted = [int(n) - 1 for n in numbers.column(0).to_pylist()]
+        if not wanted:
+            return engine.query(
+                f"SELECT {', '.join(quote(c) for c in chosen)} FROM {quote(alias)} LIMIT 0"  # noqa: S608
+            )
+        parts = [f"{quote(_ROW)} + 1 AS {quote(ROW_ID)}"]
+        parts += [quote(c) for c in chosen if c != ROW_ID]
+        marks = ", ".join("?" for _ in wanted)
+        found = engine.query(
+            f"SELECT {', '.join(parts)} FROM {quote(alias + '_rows')} "  # noqa: S608
+            f"WHERE {quote(_ROW)} IN ({marks})",
+            wanted,
+        )
+        position = {n + 1: i for i, n in enumerate(wanted)}
+        ids = found.column(ROW_ID).to_pylist()
+        ordered = found.take(pa.array(sorted(range(len(ids)), key=lambda i: position[ids[i]])))
+        return ordered.select(list(chosen))
 
     @staticmethod
     def _predicate(

@@ -106,5 +106,16 @@ def test_pages_keep_file_order_across_row_groups(tmp_path: Path, platform: Platf
             seen.extend(int(r["n"]) for r in page.records)
         assert seen == list(range(80_001, 80_001 + 12_000, 2))
         assert [r["_id"] for r in page.records][:2] == [seen[-1_500] + 1, seen[-1_499] + 1]
+        # Sorted pages fetch their rows by number from many row groups, in the sort's order.
+        ordered = store.search(
+            path,
+            filters={"kind": "a"},
+            sort="kind asc, n desc",
+            fields="n,_id",
+            offset=7,
+            limit=900,
+        )
+        want = list(range(count - 2, -1, -2))[7:907]
+        assert [(r["n"], r["_id"]) for r in ordered.records] == [(n, n + 1) for n in want]
     finally:
         store.close()
