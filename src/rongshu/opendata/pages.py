@@ -257,6 +257,51 @@ def _files(release: ReleasePublic) -> list[dict[str, Any]]:
     ]
 
 
+def schema_org(dataset: DatasetPublic, base: str) -> dict[str, Any]:
+    """The dataset as a schema.org ``Dataset`` (JSON-LD), with a ``DataDownload`` per file of
+    its latest release; conditional data says it is not free to take."""
+    page = f"{base}{PUBLIC}/{quote(dataset.name)}"
+    latest = dataset.latest
+    described: dict[str, Any] = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "@id": page,
+        "url": page,
+        "name": dataset.title,
+        "description": dataset.notes or dataset.title,
+        "identifier": dataset.resource_code,
+        "keywords": list(dataset.tags),
+        "license": LICENCE_URLS[dataset.licence],
+        "isAccessibleForFree": dataset.access.value != "conditional",
+        "inLanguage": "zh-CN",
+        "dateCreated": dataset.created_at.isoformat(),
+        "dateModified": dataset.updated_at.isoformat(),
+        "creator": {"@type": "GovernmentOrganization", "name": dataset.department_name},
+        "publisher": {"@type": "GovernmentOrganization", "name": dataset.department_name},
+        "includedInDataCatalog": {"@type": "DataCatalog", "url": f"{base}{PUBLIC}"},
+    }
+    if dataset.spatial:
+        described["spatialCoverage"] = {"@type": "Place", "name": dataset.spatial}
+    if dataset.temporal_start or dataset.temporal_end:
+        start = dataset.temporal_start.isoformat() if dataset.temporal_start else ".."
+        end = dataset.temporal_end.isoformat() if dataset.temporal_end else ".."
+        described["temporalCoverage"] = f"{start}/{end}"
+    if latest is not None:
+        described["version"] = str(latest.version)
+        described["variableMeasured"] = [f.label for f in latest.fields]
+        described["distribution"] = [
+            {
+                "@type": "DataDownload",
+                "encodingFormat": f.format.label,
+                "contentUrl": f"{base}{f.url}" if f.url.startswith("/") else f.url,
+                "contentSize": f"{f.size} B",
+                "sha256": f.sha256,
+            }
+            for f in latest.files
+        ]
+    return described
+
+
 def _dataset_context(
     request: Request,
     platform: Platform,
@@ -285,6 +330,7 @@ def _dataset_context(
     chosen = plan.measure(measure) if plan else None
     return {
         "dataset": dataset,
+        "schema_org": schema_org(dataset, base_url(request, platform)),
         "condition": conditional.open_condition(session, dataset.resource_code)
         if dataset.access.value == "conditional"
         else "",

@@ -4,6 +4,8 @@ and English through the language switch."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from statistics import mean
 
@@ -218,3 +220,21 @@ def test_pages_speak_english_after_the_language_switch(portal: Portal, client: T
     assert "Environment and resources" in english and "数据项" not in english
     search = client.get("/datasets").text
     assert "Department" in search and "Conditional (apply to use)" in search
+
+
+def test_dataset_page_carries_schema_org_dataset_markup(portal: Portal, client: TestClient) -> None:
+    air, _ = _two_datasets(portal)
+    page = client.get(f"/datasets/{air}")
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', page.text, re.S)
+    assert found, "the page embeds JSON-LD"
+    described = json.loads(found.group(1))
+    assert (described["@context"], described["@type"]) == ("https://schema.org/", "Dataset")
+    assert described["url"].endswith(f"/datasets/{air}") and described["isAccessibleForFree"]
+    assert described["license"].startswith("https://")
+    downloads = {d["encodingFormat"]: d for d in described["distribution"]}
+    assert {"CSV", "Excel", "JSON", "Parquet"} <= set(downloads)
+    csv_file = client.get(downloads["CSV"]["contentUrl"].replace("http://testserver", ""))
+    assert csv_file.status_code == 200
+    assert hashlib.sha256(csv_file.content).hexdigest() in {
+        d["sha256"] for d in described["distribution"]
+    }
