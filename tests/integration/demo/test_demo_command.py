@@ -43,7 +43,10 @@ def test_demo_prints_accounts_that_sign_in(tmp_path: Path) -> None:
     platform = Platform.open(Settings(data_dir=tmp_path))
     try:
         with platform.db.session_scope() as session:
-            assert len(identity.list_departments(session)) == len(DEPARTMENTS)
+            # The city's departments, and the one that holds the public's apps (citizen's).
+            assert {d.code for d in identity.list_departments(session)} == {
+                d.code for d in DEPARTMENTS
+            } | {identity.PUBLIC_DEPARTMENT}
             for username, password in accounts.items():
                 identity.authenticate(
                     session,
