@@ -65,18 +65,13 @@ def new_graph(extra: dict[str, Namespace] | None = None) -> Graph:
     return graph
 
 
-def check_format(fmt: str) -> None:
-    """Refuse a serialisation other than ``json-ld`` or ``turtle``."""
+def serialise(graph: Graph, fmt: str, extra: dict[str, Namespace] | None = None) -> bytes:
+    """``graph`` as ``json-ld`` (compacted with our prefixes) or ``turtle``, in UTF-8."""
     if fmt not in FORMATS:
         raise ValidationFailed(
             f"unknown DCAT format {fmt!r}; use json-ld or turtle",
             details=[{"field": "fmt", "reason": "json-ld or turtle"}],
         )
-
-
-def serialise(graph: Graph, fmt: str, extra: dict[str, Namespace] | None = None) -> bytes:
-    """``graph`` as ``json-ld`` (compacted with our prefixes) or ``turtle``, in UTF-8."""
-    check_format(fmt)
     if fmt == "json-ld":
         prefixes = {**PREFIXES, **(extra or {})}
         context = {prefix: str(namespace) for prefix, namespace in prefixes.items()}
@@ -175,5 +170,4 @@ def _extras(graph: Graph, dataset: URIRef, resource: ResourcePublic) -> None:
 
 def export_dcat(resources: list[ResourcePublic], *, base_url: str, title: str, fmt: str) -> bytes:
     """The DCAT-AP graph serialised as ``json-ld`` or ``turtle`` (UTF-8)."""
-    check_format(fmt)
     return serialise(catalog_graph(resources, base_url=base_url, title=title), fmt)

@@ -58,7 +58,7 @@ from rongshu.exchange.schemas import (
     VerifyResponse,
 )
 from rongshu.security.exports import ExportFormat
-from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, request_id
+from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, request_id, signed_target
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 T = TypeVar("T")
@@ -89,9 +89,7 @@ def _gateway(request: Request) -> Gateway:
 def _begin(request: Request, code: str, kind: ServiceKind, body: bytes) -> Call:
     gateway = _gateway(request)
     headers = request.headers
-    # What the client signed: the path and query exactly as sent.
-    path = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
-    query = request.scope.get("query_string", b"").decode("ascii", "replace")
+    path, query = signed_target(request)
     credentials = gateway.credentials(headers)
     return gateway.authorise(
         credentials,

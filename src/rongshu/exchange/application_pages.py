@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from rongshu.core.db import utcnow
+from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.core.platform import Platform
@@ -29,7 +30,6 @@ from rongshu.exchange.pages import (
     CONSOLE,
     application_url,
     attempt,
-    department_names,
     exchange_page,
     posted_text,
 )
@@ -97,7 +97,7 @@ def applications_page(
             "decided": len(hours),
             "mean_hours": round(sum(hours) / len(hours), 1) if hours else None,
             "deadline_mark": deadline_mark,
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "json_url": f"{API}/applications?box={box}",
         },
     )
@@ -133,7 +133,7 @@ def _application_page(
             "tighter": PROFILE_STRICTNESS[requested:],
             "errors": errors or {},
             "posted": posted or {},
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "json_url": f"{API}/applications/{quote(number, safe='')}",
         },
         status_code=status_code,
@@ -252,7 +252,7 @@ def _grants_page(
             "now": utcnow(),
             "errors": errors or {},
             "reasons": reasons or {},
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "json_url": f"{API}/grants" + ("?active=true" if show == "active" else ""),
         },
         status_code=status_code,

@@ -30,7 +30,7 @@ from rongshu.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from rongshu.core.identity.models import App
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
-from rongshu.core.identity.service import PUBLIC_DEPARTMENT, get_app, require
+from rongshu.core.identity.service import get_app, require
 from rongshu.core.settings import Settings
 from rongshu.core.workdays import BEIJING, add_working_days, deadline
 from rongshu.exchange import grants
@@ -365,11 +365,8 @@ def _application(session: Session, number: str) -> ExchangeApplication:
 
 
 def _may_see(actor: Actor, application: ExchangeApplication, bureau: str) -> bool:
-    if actor.kind == "system" or actor.department == bureau:
-        return True
-    if actor.department == PUBLIC_DEPARTMENT:  # members share the department, not their work
-        return actor.app_id is not None and application.app_id == actor.app_id
-    return actor.department in (application.consumer_department, application.owner_department)
+    parties = (application.consumer_department, application.owner_department)
+    return grants.may_see(actor, app_id=application.app_id, parties=parties, bureau=bureau)
 
 
 def get_application(

@@ -42,6 +42,22 @@ from rongshu.security.service import key_provider
 LAST_USED_EVERY = 60.0
 
 
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The API key a request presents: ``X-API-Key`` (or CKAN's ``X-CKAN-API-Key``), or the
+    ``Authorization`` header, after ``ApiKey``/``Bearer``/``Token`` or, as CKAN clients such
+    as ckanapi send it, alone."""
+    for name in ("x-api-key", "x-ckan-api-key"):
+        if value := headers.get(name, "").strip():
+            return value
+    authorization = headers.get("authorization", "").strip()
+    if not authorization:
+        return None
+    scheme, _, rest = authorization.partition(" ")
+    if rest.strip() and scheme.lower() in ("apikey", "bearer", "token"):
+        return rest.strip()
+    return authorization
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What a request presented: an API key's parts, or a signed request's headers."""
@@ -85,12 +101,7 @@ class Gateway:
         if signing.is_signed_request(headers):
             signed = signing.read_signature_headers(headers)
             return Credentials(key_id=signed.key_id, signed=signed)
-        key = headers.get("x-api-key")
-        if key is None:
-            authorization = headers.get("authorization", "")
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() in ("apikey", "bearer") and value.strip():
-                key = value.strip()
+        key = presented_key(headers)
         if not key:
             raise NotAuthenticated(
                 "send your app's API key in X-API-Key, or sign the request "

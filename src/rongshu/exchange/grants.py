@@ -7,7 +7,7 @@ call looks its grant up afresh (``ActiveGrant``), there is no cache to go stale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -182,14 +182,25 @@ def grant_public(grant: ExchangeGrant, now: datetime | None = None) -> GrantPubl
     )
 
 
-def _may_see(actor: Actor, grant: ExchangeGrant, bureau: str) -> bool:
-    """Consumers see their department's grants, owners the grants on their data, the bureau
-    and the platform every grant."""
+def may_see(actor: Actor, *, app_id: int, parties: Iterable[str], bureau: str) -> bool:
+    """Whether ``actor`` sees an application or grant of app ``app_id``: the platform and the
+    bureau see every one, a department those of its ``parties`` (the consumer and the owner
+    department), and a member of the public only their own app's (members share the one public
+    department, not their work)."""
     if actor.kind == "system" or actor.department == bureau:
         return True
-    if actor.department == PUBLIC_DEPARTMENT:  # members share the department, not their grants
-        return actor.app_id is not None and grant.app_id == actor.app_id
-    return actor.department in (grant.app.department.code, _owner(grant))
+    if actor.department == PUBLIC_DEPARTMENT:
+        return actor.app_id is not None and app_id == actor.app_id
+    return actor.department in parties
+
+
+def _may_see(actor: Actor, grant: ExchangeGrant, bureau: str) -> bool:
+    return may_see(actor, app_id=grant.app_id, parties=_parties(grant), bureau=bureau)
+
+
+def _parties(grant: ExchangeGrant) -> Iterator[str]:
+    yield grant.app.department.code
+    yield _owner(grant)  # a catalog lookup, made only when the consumer is not the one asking
 
 
 def _owner(grant: ExchangeGrant) -> str:

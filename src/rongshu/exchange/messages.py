@@ -6,6 +6,7 @@ up as ``exchange.<kind>.<value>`` so that English pages speak English too.
 
 from __future__ import annotations
 
+from rongshu.catalog.messages import vocabulary_pairs
 from rongshu.catalog.schemas import LabelledEnum, ShareType
 from rongshu.core.i18n import register_pairs
 from rongshu.exchange.schemas import ApplicationState, ApprovalAction, ServiceKind
@@ -372,13 +373,5 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 
 
-def _vocabulary() -> dict[str, tuple[str, str]]:
-    pairs = {}
-    for kind, (enum, english) in _ENGLISH.items():
-        for member in enum:
-            pairs[f"exchange.{kind}.{member.value}"] = (member.label, english[member.value])
-    return pairs
-
-
 def register_exchange_messages() -> None:
-    register_pairs({**_PAIRS, **_vocabulary()})
+    register_pairs({**_PAIRS, **vocabulary_pairs("exchange", _ENGLISH)})

@@ -107,11 +107,6 @@ def exchange_page(
     return response
 
 
-def department_names(session: Session) -> dict[str, str]:
-    """Department code → name, for showing codes as names."""
-    return {d.code: d.name for d in identity.list_departments(session)}
-
-
 def _invalid(lang: str, exc: ValidationError) -> dict[str, str]:
     """The inputs a schema refused, each with its problem in the page's language."""
     found: dict[str, str] = {}
@@ -180,7 +175,7 @@ def catalog_page(
             "filters": filters,
             "kinds": list(ServiceKind),
             "departments": identity.list_departments(session),
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "json_url": f"{API}/services" + (f"?{urlencode(filters)}" if filters else ""),
         },
     )
@@ -267,7 +262,7 @@ def _service_page(
             "section": "catalog",
             "service": service,
             "fields": fields,
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "curl": call_example(str(request.base_url), service),
             "developer": developer,
             "apps": _department_apps(session, who.actor.department) if developer else [],
@@ -360,7 +355,7 @@ def usage_page(
             "scope": _usage_scope(who.actor, platform.settings),
             "days": days,
             "choices": USAGE_DAYS,
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "slowest_ms": usage.BUCKETS_MS[-1],
             "chart_url": f"{CONSOLE}/usage/chart?days={days}",
             "json_url": f"{API}/usage?days={days}",

@@ -2,7 +2,6 @@
 
 Each writer takes the batches, their schema and a scratch directory and yields the file's bytes
 as they are produced, so a caller can send them on (an HTTP response) or write them to disk.
-Batch boundaries never split a row, so CSV chunks can be re-encoded one by one (GB18030).
 """
 
 from __future__ import annotations
@@ -66,19 +65,6 @@ def csv_chunks(batches: Iterable[pa.RecordBatch], schema: pa.Schema, _: Path) ->
             yield sink.take()
     if tail := sink.take():
         yield tail
-
-
-def gb18030_chunks(
-    batches: Iterable[pa.RecordBatch], schema: pa.Schema, scratch: Path
-) -> Iterator[bytes]:
-    """The same CSV in GB18030 (no BOM), for older software that expects the national
-    encoding; GB18030 covers all of Unicode, so nothing is lost."""
-    first = True
-    for chunk in csv_chunks(batches, schema, scratch):
-        text = chunk.decode("utf-8")
-        if first:
-            text, first = text.removeprefix("\ufeff"), False
-        yield text.encode("gb18030")
 
 
 def parquet_chunks(

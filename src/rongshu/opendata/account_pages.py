@@ -49,6 +49,7 @@ from rongshu.web.deps import (
     PlatformDep,
     SessionDep,
     check_csrf,
+    public_base_url,
     request_id,
     security_policy,
     session_user,
@@ -400,11 +401,6 @@ async def logout(request: Request, platform: PlatformDep, session: SessionDep) -
 # -- my account ------------------------------------------------------------------------------
 
 
-def _base_url(request: Request, platform: Platform) -> str:
-    configured = platform.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
-
-
 def _account_page(
     request: Request,
     platform: Platform,
@@ -427,7 +423,7 @@ def _account_page(
             "keys": conditional.keys(session, member.account),
             "issued": issued,
             "example_dataset": granted[0].name if granted else "",
-            "base_url": _base_url(request, platform),
+            "base_url": public_base_url(request, platform),
             "errors": errors or {},
             "replies": replies or {},
         },
@@ -525,7 +521,7 @@ def _apply_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     dataset = conditional.conditional_dataset(session, name)
-    names = {d.code: d.name for d in identity.list_departments(session)}
+    names = identity.department_names(session)
     return _page(
         request,
         "opendata/account/apply.html",

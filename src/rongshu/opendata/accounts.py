@@ -37,13 +37,14 @@ from rongshu.core.crypto import hmac_sm3
 from rongshu.core.db import utcnow
 from rongshu.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from rongshu.core.identity import service as identity
-from rongshu.core.identity.models import App, Department, User
+from rongshu.core.identity.models import App, User
 from rongshu.core.identity.roles import Role
 from rongshu.core.identity.schemas import (
     SYSTEM,
     Actor,
     AppCreate,
     DepartmentCreate,
+    DepartmentPublic,
     UserCreate,
 )
 from rongshu.core.identity.service import PUBLIC_DEPARTMENT
@@ -283,28 +284,24 @@ def check_code(platform: Platform, session: Session, *, contact: str, code: str)
 # -- registration --------------------------------------------------------------------------
 
 
-def public_department(session: Session, platform: Platform) -> Department:
+def public_department(session: Session, platform: Platform) -> DepartmentPublic:
     """The public department, made on first use in the bureau's region."""
-    found = session.scalar(select(Department).where(Department.code == PUBLIC_DEPARTMENT))
+    departments = {d.code: d for d in identity.list_departments(session)}
+    found = departments.get(PUBLIC_DEPARTMENT)
     if found is not None:
         return found
-    bureau = session.scalar(
-        select(Department).where(Department.code == platform.settings.bureau_department)
-    )
-    any_department = bureau or session.scalar(select(Department).order_by(Department.id).limit(1))
-    region = any_department.region_code if any_department is not None else "000000"
-    identity.create_department(
+    bureau = departments.get(platform.settings.bureau_department)
+    near = bureau or min(departments.values(), key=lambda d: d.id, default=None)
+    return identity.create_department(
         session,
         data=DepartmentCreate(
-            code=PUBLIC_DEPARTMENT, name=PUBLIC_DEPARTMENT_NAME, region_code=region
+            code=PUBLIC_DEPARTMENT,
+            name=PUBLIC_DEPARTMENT_NAME,
+            region_code=near.region_code if near is not None else "000000",
         ),
         actor=SYSTEM,
         ledger=platform.ledger,
     )
-    made = session.scalar(select(Department).where(Department.code == PUBLIC_DEPARTMENT))
-    if made is None:  # pragma: no cover (just flushed)
-        raise NotFound(f"department {PUBLIC_DEPARTMENT} was not created")
-    return made
 
 
 def _username(session: Session, secret: bytes, contact: str) -> str:

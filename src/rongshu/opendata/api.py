@@ -19,7 +19,6 @@ from rongshu.core.identity.schemas import Actor
 from rongshu.core.identity.service import require
 from rongshu.core.platform import Platform
 from rongshu.opendata import publishing, releases, service
-from rongshu.opendata.downloads import base_url
 from rongshu.opendata.schemas import (
     DatasetList,
     DatasetPublic,
@@ -27,7 +26,7 @@ from rongshu.opendata.schemas import (
     ReleasePublic,
     Theme,
 )
-from rongshu.web.deps import ActorDep, PlatformDep, SessionDep
+from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, public_base_url
 
 router = APIRouter(prefix="/opendata", tags=["open data"])
 
@@ -75,7 +74,7 @@ def list_datasets(
 ) -> DatasetList:
     found = [
         d
-        for d in service.list_datasets(session, base_url=base_url(request, platform))
+        for d in service.list_datasets(session, base_url=public_base_url(request, platform))
         if (theme is None or d.theme is theme)
         and (department is None or d.department_code == department)
         and (tag is None or tag in d.tags)
@@ -92,7 +91,7 @@ def list_datasets(
 def get_dataset(
     name: str, request: Request, platform: PlatformDep, session: SessionDep
 ) -> DatasetPublic:
-    return service.get_dataset(session, name, base_url=base_url(request, platform))
+    return service.get_dataset(session, name, base_url=public_base_url(request, platform))
 
 
 @router.get(
@@ -103,7 +102,7 @@ def get_dataset(
 def list_releases(
     name: str, request: Request, platform: PlatformDep, session: SessionDep
 ) -> ReleaseList:
-    found = service.list_releases(session, name, base_url=base_url(request, platform))
+    found = service.list_releases(session, name, base_url=public_base_url(request, platform))
     return ReleaseList(data=found, count=len(found))
 
 
@@ -120,7 +119,7 @@ def open_dataset(
     actor: ActorDep,
 ) -> DatasetPublic:
     row = publishing.open_dataset(platform, session, code=body.code, spec=body.spec, actor=actor)
-    return service.dataset_public(session, row, base_url=base_url(request, platform))
+    return service.dataset_public(session, row, base_url=public_base_url(request, platform))
 
 
 @router.post(
@@ -137,7 +136,7 @@ def withdraw_dataset(
     actor: ActorDep,
 ) -> DatasetPublic:
     row = publishing.withdraw_dataset(platform, session, name=name, reason=body.reason, actor=actor)
-    return service.dataset_public(session, row, base_url=base_url(request, platform))
+    return service.dataset_public(session, row, base_url=public_base_url(request, platform))
 
 
 def check_steward(platform: Platform, name: str, actor: Actor) -> None:
@@ -165,7 +164,7 @@ async def release_dataset(
     version = body.version if body is not None else None
     await run_in_threadpool(check_steward, platform, name, actor)
     made = await run_in_threadpool(releases.release, platform, name, actor=actor, version=version)
-    return _with_urls(made, base_url(request, platform))
+    return _with_urls(made, public_base_url(request, platform))
 
 
 def _with_urls(made: ReleasePublic, base: str) -> ReleasePublic:

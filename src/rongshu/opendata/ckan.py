@@ -14,9 +14,8 @@ for the dataset's open-data service, and the call is audited and rate-limited li
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -27,21 +26,12 @@ from fastapi.responses import Response
 from starlette.datastructures import Headers
 
 from rongshu.catalog.schemas import OpenType
-from rongshu.core.errors import (
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    RongshuError,
-    TooManyRequests,
-    ValidationFailed,
-)
+from rongshu.core.errors import NotFound, PermissionDenied, RongshuError
 from rongshu.core.identity import service as identity
 from rongshu.core.platform import Platform
-from rongshu.exchange import services as exchange_services
-from rongshu.exchange import signing
 from rongshu.exchange.gateway import Call, Gateway
-from rongshu.exchange.schemas import ServiceKind
 from rongshu.opendata import service
+from rongshu.opendata.ckan_envelope import BadRequest, failure, json_response, read_params
 from rongshu.opendata.ckan_shapes import (
     bool_param,
     ckan_id,
@@ -54,11 +44,10 @@ from rongshu.opendata.ckan_shapes import (
     int_param,
     invalid,
     list_param,
-    org_name,
+    names_department,
     organization,
     package,
     parse_fq,
-    presented_api_key,
     required_param,
     resource_ident,
     resources,
@@ -66,11 +55,12 @@ from rongshu.opendata.ckan_shapes import (
     text_param,
 )
 from rongshu.opendata.datastore import DEFAULT_LIMIT, Datastore
+from rongshu.opendata.gateway import authorise_open_data
 from rongshu.opendata.publishing import dataset_row
 from rongshu.opendata.releases import release_file
 from rongshu.opendata.schemas import Theme
 from rongshu.opendata.search import FACETS, MAX_ROWS, DatasetSearch
-from rongshu.web.deps import request_id
+from rongshu.web.deps import public_base_url, request_id, signed_target
 
 log = logging.getLogger("rongshu.opendata")
 
@@ -113,10 +103,6 @@ ACTIONS: dict[str, Action] = {}
 def action(fn: Action) -> Action:
     ACTIONS[fn.__name__] = fn
     return fn
-
-
-class _BadRequest(Exception):
-    """A request CKAN answers with 400 (unknown action, unreadable body)."""
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -309,9 +295,7 @@ def organization_show(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     else:
         with ctx.platform.db.session_scope() as session:
             known = {d.code: d.name for d in identity.list_departments(session)}
-        code = next(
-            (c for c in known if ident in (c, org_name(c), ckan_id("organization", c))), None
-        )
+        code = next((c for c in known if names_department(ident, c)), None)
         if code is None:
             raise NotFound(f"no organization {ident}")
         title, count = known[code], 0
@@ -390,16 +374,10 @@ def _authorise(ctx: Context, name: str, resource_code: str) -> Call:
         f"dataset {name} is open on conditions (有条件开放): apply for it on its portal page "
         f"{page}, then send your app's API key in the Authorization header"
     )
-    key = presented_api_key(ctx.headers)
-    if key is None and not signing.is_signed_request(ctx.headers):
-        raise PermissionDenied(how)
-    presented: Mapping[str, str] = {"x-api-key": key} if key is not None else ctx.headers
-    credentials = ctx.gateway.credentials(presented)
     try:
-        return ctx.gateway.authorise(
-            credentials,
-            exchange_services.service_code(resource_code, ServiceKind.OPEN_DATA),
-            ServiceKind.OPEN_DATA,
+        call = authorise_open_data(
+            ctx.gateway,
+            resource_code,
             request_id=ctx.request_id,
             headers=ctx.headers,
             method=ctx.method,
@@ -409,6 +387,9 @@ def _authorise(ctx: Context, name: str, resource_code: str) -> Call:
         )
     except PermissionDenied:
         raise PermissionDenied(f"your app holds no grant for it: {how}") from None
+    if call is None:
+        raise PermissionDenied(how)
+    return call
 
 
 def _links(ctx: Context, limit: int, offset: int) -> dict[str, str]:
@@ -512,83 +493,7 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-# -- the envelope ------------------------------------------------------------------------------
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str),
-        status_code=status,
-        media_type="application/json;charset=utf-8",
-        headers=headers,
-    )
-
-
-def _validation_error(exc: ValidationFailed) -> dict[str, Any]:
-    by_field: dict[str, list[str]] = {}
-    for detail in exc.details:
-        field = str(detail.get("field") or "message")
-        reason = str(detail.get("reason") or exc.message)
-        if " " not in reason:  # a code such as "unknown": the message says more
-            reason = exc.message
-        by_field.setdefault(field, []).append(reason)
-    return {"__type": "Validation Error", **(by_field or {"message": [exc.message]})}
-
-
-def _failure(help_url: str, exc: Exception) -> Response:
-    """The CKAN error for ``exc``."""
-    status, error, headers = 500, {"__type": "Internal Server Error"}, None
-    if isinstance(exc, _BadRequest):
-        message = f"Bad request - {exc}"
-        status, error = 400, {"__type": "Bad Request", "message": message}
-    elif isinstance(exc, ValidationFailed):
-        status, error = 409, _validation_error(exc)
-    elif isinstance(exc, NotFound):
-        status, error = 404, {"__type": "Not Found Error", "message": f"Not found: {exc.message}"}
-    elif isinstance(exc, PermissionDenied | NotAuthenticated):
-        message = f"Access denied: {exc.message}"
-        status, error = 403, {"__type": "Authorization Error", "message": message}
-    elif isinstance(exc, TooManyRequests):
-        status, error = 429, {"__type": "Too Many Requests", "message": exc.message}
-        retry = [d["retry_after"] for d in exc.details if "retry_after" in d]
-        headers = {"Retry-After": str(retry[0])} if retry else None
-    elif isinstance(exc, RongshuError):
-        status, error = exc.status, {"__type": exc.code, "message": exc.message}
-    else:
-        error["message"] = "something went wrong on our side; quote the X-Request-ID header"
-    return _json({"help": help_url, "success": False, "error": error}, status, headers)
-
-
-async def _params(request: Request) -> tuple[dict[str, Any], bytes, list[tuple[str, str]]]:
-    """The action's parameters (query string, then the body over it), the raw body, and the
-    scalar parameters as text (for datastore_search's links)."""
-    params: dict[str, Any] = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
-        params[key] = values[0] if len(values) == 1 else values
-    body = b""
-    if request.method == "POST":
-        body = await request.body()
-        kind = request.headers.get("content-type", "")
-        if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            for key in form:
-                values = [v for v in form.getlist(key) if isinstance(v, str)]
-                if values:
-                    params[key] = values[0] if len(values) == 1 else values
-        elif body.strip():
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
-                raise _BadRequest(f"JSON Error: {exc}") from None
-            if not isinstance(data, dict):
-                raise _BadRequest("Bad request data: the JSON body must be an object")
-            params.update(data)
-    link_args: list[tuple[str, str]] = []
-    for key, value in params.items():
-        for one in value if isinstance(value, list) and request.method == "GET" else [value]:
-            link_args.append((key, one if isinstance(one, str) else json.dumps(one)))
-    return params, body, link_args
+# -- the route ---------------------------------------------------------------------------------
 
 
 _SUMMARY = (
@@ -616,13 +521,14 @@ _DESCRIPTION = (
 @router.api_route("/api/action/{name}", methods=["GET", "POST"], include_in_schema=False)
 async def call_action(name: str, request: Request) -> Response:
     platform: Platform = request.app.state.platform
-    base_url = (platform.settings.public_url or str(request.base_url)).rstrip("/")
+    base_url = public_base_url(request, platform)
     help_url = f"{base_url}/api/3/action/help_show?name={name}"
     try:
         found = ACTIONS.get(name)
         if found is None:
-            raise _BadRequest(f"Action name not known: {name}")
-        params, body, link_args = await _params(request)
+            raise BadRequest(f"Action name not known: {name}")
+        params, body, link_args = await read_params(request)
+        path, query = signed_target(request)
         ctx = Context(
             platform=platform,
             search=request.app.state.dataset_search,
@@ -632,20 +538,18 @@ async def call_action(name: str, request: Request) -> Response:
             request_id=request_id(request),
             headers=request.headers,
             method=request.method,
-            path=request.scope.get("raw_path", request.url.path.encode()).decode(
-                "ascii", "replace"
-            ),
-            query=request.scope.get("query_string", b"").decode("ascii", "replace"),
+            path=path,
+            query=query,
             body=body,
             link_args=link_args,
         )
         result = await run_in_threadpool(found, ctx, params)
-    except (RongshuError, _BadRequest) as exc:
-        return _failure(help_url, exc)
+    except (RongshuError, BadRequest) as exc:
+        return failure(help_url, exc)
     except Exception as exc:
         log.exception("CKAN action %s failed", name)
-        return _failure(help_url, exc)
-    return _json({"help": help_url, "success": True, "result": result})
+        return failure(help_url, exc)
+    return json_response({"help": help_url, "success": True, "result": result})
 
 
 __all__ = ["ACTIONS", "router"]

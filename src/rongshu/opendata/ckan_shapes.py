@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from rongshu.catalog.schemas import OpenType
 from rongshu.core.errors import ValidationFailed
+from rongshu.opendata.dcat import MEDIA_TYPES
 from rongshu.opendata.releases import FILE_KEYS, file_key
 from rongshu.opendata.schemas import (
     LICENCE_URLS,
@@ -36,16 +37,14 @@ from rongshu.opendata.search import DatasetIndex
 
 _NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://rongshu.example/ckan")
 
-#: CKAN's ``format`` and the MIME type of each download format.
-FORMATS: Final = {
-    DownloadFormat.CSV: ("CSV", "text/csv"),
-    DownloadFormat.XLSX: (
-        "XLSX",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ),
-    DownloadFormat.JSON: ("JSON", "application/json"),
-    DownloadFormat.PARQUET: ("Parquet", "application/vnd.apache.parquet"),
+_CKAN_FORMATS: Final = {
+    DownloadFormat.CSV: "CSV",
+    DownloadFormat.XLSX: "XLSX",
+    DownloadFormat.JSON: "JSON",
+    DownloadFormat.PARQUET: "Parquet",
 }
+#: CKAN's ``format`` and the MIME type (DCAT's) of each download format.
+FORMATS: Final = {fmt: (name, MEDIA_TYPES[fmt]) for fmt, name in _CKAN_FORMATS.items()}
 #: CKAN's ``ckan.group_and_organization_list_max`` and ``..._all_fields_max``.
 GROUP_LIST_MAX: Final = 1000
 GROUP_LIST_ALL_FIELDS_MAX: Final = 25
@@ -71,6 +70,11 @@ def iso(moment: datetime | date | None) -> str | None:
 
 def org_name(department_code: str) -> str:
     return department_code.lower()
+
+
+def names_department(ident: str, code: str) -> bool:
+    """Whether ``ident`` is the department ``code`` as CKAN names it: code, name or id."""
+    return ident in (code, org_name(code), ckan_id("organization", code))
 
 
 def organization(
@@ -131,10 +135,6 @@ def resource_label(key: str) -> str:
     return kind.format.label
 
 
-def download_url(base_url: str, name: str, version: int, key: str) -> str:
-    return f"{base_url}/datasets/{name}/versions/{version}/download/{key}"
-
-
 def resources(
     dataset: DatasetPublic, release: ReleasePublic | None, package_id: str, base_url: str
 ) -> list[dict[str, Any]]:
@@ -155,7 +155,8 @@ def resources(
                 "format": fmt,
                 "mimetype": mimetype,
                 "encoding": file.encoding or None,
-                "url": download_url(base_url, dataset.name, release.version, key),
+                # The release's own address (a path: the index is built without a base).
+                "url": base_url + file.url,
                 "url_type": None,
                 "size": file.size,
                 "hash": f"sha256:{file.sha256}",
@@ -508,10 +509,7 @@ class IndexView:
         return self.aliases.get(ident, ident)
 
     def department(self, ident: str) -> str | None:
-        for code in self.departments:
-            if ident in (code, org_name(code), ckan_id("organization", code)):
-                return code
-        return None
+        return next((code for code in self.departments if names_department(ident, code)), None)
 
 
 _views: weakref.WeakKeyDictionary[DatasetIndex, IndexView] = weakref.WeakKeyDictionary()
@@ -542,7 +540,7 @@ def index_view(index: DatasetIndex) -> IndexView:
         return made
 
 
-# -- identifiers, lists and keys as CKAN clients send them ---------------------------------
+# -- identifiers and lists as CKAN clients send them ---------------------------------
 
 
 def resource_ident(ident: str) -> tuple[str, str | None]:
@@ -583,19 +581,3 @@ def group_page(params: Mapping[str, Any], items: list[dict[str, Any]], wanted: s
                 item.pop("package_count", None)
         return page
     return [item["name"] for item in page]
-
-
-def presented_api_key(headers: Mapping[str, str]) -> str | None:
-    """The key as CKAN clients send it: the raw ``Authorization`` value (ckanapi), or
-    ``ApiKey``/``Bearer`` before it, ``X-CKAN-API-Key`` or ``X-API-Key``."""
-    for name in ("x-api-key", "x-ckan-api-key"):
-        value = headers.get(name, "").strip()
-        if value:
-            return value
-    authorization = headers.get("authorization", "").strip()
-    if not authorization:
-        return None
-    scheme, _, rest = authorization.partition(" ")
-    if rest.strip() and scheme.lower() in ("apikey", "bearer", "token"):
-        return rest.strip()
-    return authorization

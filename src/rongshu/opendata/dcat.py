@@ -21,7 +21,6 @@ from rongshu.catalog.dcat import (
     LANGUAGE,
     RONGSHU_NS,
     ZH,
-    check_format,
     new_graph,
     segment,
     serialise,
@@ -210,11 +209,9 @@ def _add_distribution(
 
 def export_portal(datasets: Sequence[DatasetPublic], *, base_url: str, fmt: str) -> bytes:
     """The portal's catalog as ``json-ld`` or ``turtle`` (UTF-8)."""
-    check_format(fmt)
     return serialise(portal_graph(datasets, base_url=base_url), fmt, EXTRA_PREFIXES)
 
 
 def export_dataset(dataset: DatasetPublic, *, base_url: str, fmt: str) -> bytes:
     """One dataset as ``json-ld`` or ``turtle`` (UTF-8)."""
-    check_format(fmt)
     return serialise(dataset_graph(dataset, base_url=base_url), fmt, EXTRA_PREFIXES)

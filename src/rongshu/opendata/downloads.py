@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Final, TypeVar
 from urllib.parse import quote
 
@@ -30,17 +30,24 @@ from rongshu.core.audit.service import audit_on_commit
 from rongshu.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from rongshu.core.identity import service as identity
 from rongshu.core.platform import Platform
-from rongshu.exchange import grants, signing
+from rongshu.exchange import grants
 from rongshu.exchange.gateway import Gateway
 from rongshu.exchange.schemas import Condition, ServiceKind
 from rongshu.exchange.services import service_code
 from rongshu.lake.formats import EXCEL_MAX_ROWS
 from rongshu.opendata import dcat, service
-from rongshu.opendata.ckan_shapes import presented_api_key
+from rongshu.opendata.gateway import authorise_open_data
 from rongshu.opendata.models import OpenAccount, OpenDataset, OpenRelease
-from rongshu.opendata.releases import FILE_KEYS, release_file
+from rongshu.opendata.releases import FILE_KEYS, FILE_KINDS, release_file
 from rongshu.opendata.schemas import DownloadFormat
-from rongshu.web.deps import PlatformDep, SessionDep, request_id, session_user
+from rongshu.web.deps import (
+    PlatformDep,
+    SessionDep,
+    public_base_url,
+    request_id,
+    session_user,
+    signed_target,
+)
 
 router = APIRouter(tags=["open data files"])
 
@@ -59,14 +66,8 @@ CONTENT_TYPES: Final = {
     "json": "application/json",
     "parquet": dcat.MEDIA_TYPES[DownloadFormat.PARQUET],
 }
-#: File name ending of each release file.
-EXTENSIONS: Final = {
-    "csv": "csv",
-    "csv-gb18030": "gb18030.csv",
-    "xlsx": "xlsx",
-    "json": "json",
-    "parquet": "parquet",
-}
+#: File name ending of each release file: its name on disk after ``data.`` (``gb18030.csv``).
+EXTENSIONS: Final = {kind.key: kind.filename.partition(".")[2] for kind in FILE_KINDS}
 _UNSAFE_IN_NAMES: Final = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _FILE_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {
@@ -78,11 +79,6 @@ _FILE_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     404: {"description": "No such dataset, version or file"},
     422: {"description": "Unknown file or encoding"},
 }
-
-
-def base_url(request: Request, platform: Platform) -> str:
-    """The portal's public address: ``RONGSHU_PUBLIC_URL``, or the one the request came to."""
-    return (platform.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def file_key_of(key: str, encoding: str | None) -> str:
@@ -149,35 +145,30 @@ def authorise_conditional(
     dataset: OpenDataset,
     release: OpenRelease,
     key: str,
+    *,
+    whole: bool,
 ) -> None:
     """Let the download of a conditional dataset go ahead, audited; or refuse it (401/403)."""
-    code = service_code(dataset.resource_code, ServiceKind.OPEN_DATA)
     what = f"dataset:{dataset.name}@{release.lake_version}/{key}"
-    rows = release.rows if is_whole_download(request) else 0
+    rows = release.rows if whole else 0
     partial = (
         f"your grant for dataset {dataset.name} covers only some of its fields or rows; "
         "use the datastore API (/api/3/action/datastore_search) for them"
     )
     # Keys as CKAN clients send them too (the raw Authorization value), as datastore_search.
-    key_presented = presented_api_key(request.headers)
-    if key_presented is not None or signing.is_signed_request(request.headers):
-        gateway: Gateway = request.app.state.gateway
-        presented: Mapping[str, str] = (
-            {"x-api-key": key_presented} if key_presented is not None else request.headers
-        )
-        # What a client signed: the path and query exactly as sent.
-        path = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
-        call = gateway.authorise(
-            gateway.credentials(presented),
-            code,
-            ServiceKind.OPEN_DATA,
-            request_id=request_id(request),
-            headers=request.headers,
-            method=request.method,
-            path=path,
-            query=request.scope.get("query_string", b"").decode("ascii", "replace"),
-            body=b"",
-        )
+    gateway: Gateway = request.app.state.gateway
+    path, query = signed_target(request)
+    call = authorise_open_data(
+        gateway,
+        dataset.resource_code,
+        request_id=request_id(request),
+        headers=request.headers,
+        method=request.method,
+        path=path,
+        query=query,
+        body=b"",
+    )
+    if call is not None:
         call.purpose = f"download {what}"
         if not _covers(call.grant.columns, call.grant.conditions, dataset.columns):
             gateway.finish(call, outcome="denied", detail="partial grant")
@@ -193,6 +184,7 @@ def authorise_conditional(
         )
     actor = identity.user_actor(user, request_id=request_id(request))
     account = session.scalar(select(OpenAccount).where(OpenAccount.user_id == user.id))
+    code = service_code(dataset.resource_code, ServiceKind.OPEN_DATA)
     grant = (
         grants.active_grant(session, app_id=account.app_id, service_code=code)
         if account is not None
@@ -241,8 +233,9 @@ def serve_download(
             f"the {key} file of dataset {dataset.name} version {release.lake_version} is missing "
             "on the server; tell the platform's operators"
         )
+    whole = is_whole_download(request)
     if dataset.access == OpenType.CONDITIONAL.value:
-        authorise_conditional(request, platform, session, dataset, release, key)
+        authorise_conditional(request, platform, session, dataset, release, key, whole=whole)
     sha256 = str(info["sha256"])
     etag = f'"{sha256}"'
     digest = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
@@ -260,7 +253,7 @@ def serve_download(
     }
     if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
-    if is_whole_download(request):
+    if whole:
         service.count(session, dataset.id, "downloads")
     return FileResponse(path, media_type=CONTENT_TYPES[key], headers=headers)
 
@@ -340,13 +333,13 @@ def _dcat_route(path: str, media_type: str, summary: str) -> Callable[[_Route], 
 
 
 @_dcat_route("/opendata/catalog.jsonld", _JSON_LD, "The portal's catalog as DCAT-AP (JSON-LD)")
-def catalog_jsonld(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    return _catalog(request, platform, session, "json-ld", _JSON_LD)
+def catalog_jsonld(request: Request, platform: PlatformDep) -> Response:
+    return _catalog(request, platform, "json-ld", _JSON_LD)
 
 
 @_dcat_route("/opendata/catalog.ttl", _TURTLE, "The portal's catalog as DCAT-AP (Turtle)")
-def catalog_turtle(request: Request, platform: PlatformDep, session: SessionDep) -> Response:
-    return _catalog(request, platform, session, "turtle", _TURTLE)
+def catalog_turtle(request: Request, platform: PlatformDep) -> Response:
+    return _catalog(request, platform, "turtle", _TURTLE)
 
 
 @_dcat_route("/datasets/{name}.jsonld", _JSON_LD, "One dataset as DCAT-AP (JSON-LD)")
@@ -363,18 +356,18 @@ def dataset_turtle(
     return _dataset(request, platform, session, name, "turtle", _TURTLE)
 
 
-def _catalog(
-    request: Request, platform: Platform, session: Session, fmt: str, media_type: str
-) -> Response:
-    base = base_url(request, platform)
-    datasets = service.list_datasets(session, base_url=base)
+def _catalog(request: Request, platform: Platform, fmt: str, media_type: str) -> Response:
+    base = public_base_url(request, platform)
+    # The portal's search index holds every active dataset and is rebuilt only when one
+    # changes: a harvester's poll costs one freshness query, not a read of every table.
+    datasets = request.app.state.dataset_search.index().datasets
     return Response(dcat.export_portal(datasets, base_url=base, fmt=fmt), media_type=media_type)
 
 
 def _dataset(
     request: Request, platform: Platform, session: Session, name: str, fmt: str, media_type: str
 ) -> Response:
-    base = base_url(request, platform)
+    base = public_base_url(request, platform)
     dataset = service.get_dataset(session, name, base_url=base)
     body = dcat.export_dataset(dataset, base_url=base, fmt=fmt)
     return Response(body, media_type=media_type)

@@ -21,6 +21,7 @@ from rongshu.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from rongshu.core.identity import service as identity
 from rongshu.core.identity.roles import Permission
 from rongshu.core.identity.schemas import Actor
 from rongshu.opendata.models import OpenComment, OpenDataRequest, OpenDataset, OpenShowcase
@@ -36,7 +37,6 @@ from rongshu.opendata.schemas import (
     ShowcasePublic,
     ShowcaseState,
 )
-from rongshu.opendata.service import department_names
 
 MAX_PAGE = 200
 MAX_ANSWER_CHARS = 5000
@@ -188,7 +188,7 @@ def create_request(
 ) -> DataRequestPublic:
     """A signed-in person asks a department to open some data."""
     user_id = _person(actor)
-    names = department_names(session)
+    names = identity.department_names(session)
     if data.department_code not in names:
         raise ValidationFailed(
             f"there is no department {data.department_code}",
@@ -245,7 +245,7 @@ def answer_request(
     row.answered_at = utcnow()
     session.flush()
     audit_on_commit(session, ledger, actor.audit("opendata.answer", f"data_request:{row.id}"))
-    return request_public(row, department_names(session))
+    return request_public(row, identity.department_names(session))
 
 
 def list_requests(
@@ -272,7 +272,7 @@ def list_requests(
         .limit(limit)
         .offset(offset)
     )
-    names = department_names(session)
+    names = identity.department_names(session)
     return [request_public(r, names) for r in rows], int(total or 0)
 
 

@@ -11,7 +11,8 @@ CSRF token, answered by a redirect (or the page again with the problems beside t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from enum import Enum
+from typing import Any, Final, NamedTuple, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -47,6 +48,7 @@ SHOWCASE: Final = "/showcase"
 CONSOLE: Final = "/console/opendata"
 PAGE_SIZE: Final = 20
 MAX_PAGE: Final = 500
+E = TypeVar("E", bound=Enum)
 
 register_nav("opendata.nav.requests", REQUESTS, permission=None, order=6)
 register_nav("opendata.nav.showcase", SHOWCASE, permission=None, order=7)
@@ -71,6 +73,12 @@ def _pages(total: int) -> int:
 
 def _offset(page: int) -> int:
     return (page - 1) * PAGE_SIZE
+
+
+def _state(request: Request, param: str, states: type[E]) -> E | None:
+    """The state the query parameter ``param`` names, or None when it names none."""
+    value = request.query_params.get(param, "").strip()
+    return next((s for s in states if s.value == value), None)
 
 
 def _json_page(key: str, items: Sequence[BaseModel], *, total: int, page: int) -> JSONResponse:
@@ -109,7 +117,7 @@ def _dataset_titles(session: Session) -> dict[str, str]:
 
 def _departments(session: Session) -> dict[str, str]:
     """Departments a request may be addressed to (every one but the public's own)."""
-    names = service.department_names(session)
+    names = identity.department_names(session)
     names.pop(PUBLIC_DEPARTMENT, None)
     return names
 
@@ -136,8 +144,7 @@ def _request_list(request: Request, session: Session) -> _RequestList:
     names = _departments(session)
     department = request.query_params.get("department", "").strip()
     department = department if department in names else ""
-    state_value = request.query_params.get("state", "").strip()
-    state = RequestState(state_value) if state_value in {s.value for s in RequestState} else None
+    state = _state(request, "state", RequestState)
     page = _page_number(request)
     found, total = feedback.list_requests(
         session,
@@ -412,12 +419,7 @@ def _console_showcase(
 ) -> HTMLResponse:
     if not feedback.may_decide_showcase(who.actor, platform.settings.bureau_department):
         raise PermissionDenied("only the big-data bureau decides what the showcase shows")
-    show = request.query_params.get("show", "pending")
-    state = {
-        "pending": ShowcaseState.PENDING,
-        "approved": ShowcaseState.APPROVED,
-        "refused": ShowcaseState.REFUSED,
-    }.get(show, ShowcaseState.PENDING)
+    state = _state(request, "show", ShowcaseState) or ShowcaseState.PENDING
     entries, total = feedback.list_showcase(session, state=state, limit=feedback.MAX_PAGE)
     titles = _dataset_titles(session)
     context = {

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from rongshu.catalog.schemas import OpenType
 from rongshu.core.errors import PermissionDenied, ValidationFailed
 from rongshu.core.i18n import translate
 from rongshu.core.identity import service as identity
@@ -28,7 +29,6 @@ from rongshu.core.platform import Platform
 from rongshu.opendata import charts, conditional, feedback, service
 from rongshu.opendata.browse import PAGE_SIZE, SORTS, DatasetView, may_read_rows
 from rongshu.opendata.datastore import Datastore, Page
-from rongshu.opendata.downloads import base_url
 from rongshu.opendata.messages import register_opendata_messages
 from rongshu.opendata.publishing import dataset_row
 from rongshu.opendata.releases import file_key, release_file
@@ -40,7 +40,14 @@ from rongshu.opendata.schemas import (
     ReleaseState,
 )
 from rongshu.opendata.search import FACETS, DatasetSearch
-from rongshu.web.deps import PlatformDep, SessionDep, check_csrf, request_id, session_user
+from rongshu.web.deps import (
+    PlatformDep,
+    SessionDep,
+    check_csrf,
+    public_base_url,
+    request_id,
+    session_user,
+)
 from rongshu.web.templating import page_language, register_nav, register_templates, render
 
 router = APIRouter(include_in_schema=False)
@@ -210,7 +217,7 @@ def search_page(request: Request, platform: PlatformDep, session: SessionDep) ->
         "hx-history-restore-request"
     )
     template = "opendata/_results.html" if partial else "opendata/search.html"
-    names = service.department_names(session)
+    names = identity.department_names(session)
     context = {
         "view": view,
         "facets": _facet_items(view, names, lang),
@@ -223,7 +230,7 @@ def search_page(request: Request, platform: PlatformDep, session: SessionDep) ->
 def search_json(request: Request, session: SessionDep) -> JSONResponse:
     """The search page's JSON twin: the same query parameters, one page of datasets, facets."""
     view = _search(request, DatasetView.from_query(request.query_params.multi_items()))
-    names = service.department_names(session)
+    names = identity.department_names(session)
     lang = page_language(request)
     result = view.result
     assert result is not None  # noqa: S101  (_search always sets it)
@@ -272,7 +279,7 @@ def schema_org(dataset: DatasetPublic, base: str) -> dict[str, Any]:
         "identifier": dataset.resource_code,
         "keywords": list(dataset.tags),
         "license": LICENCE_URLS[dataset.licence],
-        "isAccessibleForFree": dataset.access.value != "conditional",
+        "isAccessibleForFree": dataset.access is not OpenType.CONDITIONAL,
         "inLanguage": "zh-CN",
         "dateCreated": dataset.created_at.isoformat(),
         "dateModified": dataset.updated_at.isoformat(),
@@ -328,11 +335,12 @@ def _dataset_context(
         session, name=dataset.name, limit=COMMENTS_SHOWN
     )
     chosen = plan.measure(measure) if plan else None
+    base = public_base_url(request, platform)
     return {
         "dataset": dataset,
-        "schema_org": schema_org(dataset, base_url(request, platform)),
+        "schema_org": schema_org(dataset, base),
         "condition": conditional.open_condition(session, dataset.resource_code)
-        if dataset.access.value == "conditional"
+        if dataset.access is OpenType.CONDITIONAL
         else "",
         "readable": readable,
         "signed_in": user is not None,
@@ -345,7 +353,7 @@ def _dataset_context(
         "comments": comments,
         "comment_count": comment_count,
         "stars": feedback.rating_summary(session, name=dataset.name),
-        "base_url": base_url(request, platform),
+        "base_url": base,
         "licence_url": LICENCE_URLS.get(dataset.licence, ""),
         # CKAN's datastore takes the dataset's name as the resource of its latest release.
         "datastore_id": dataset.name,
@@ -380,7 +388,7 @@ def dataset_json(
     request: Request, name: str, platform: PlatformDep, session: SessionDep
 ) -> JSONResponse:
     """The dataset page's JSON twin: the dataset as the APIs show it."""
-    dataset = service.get_dataset(session, name, base_url=base_url(request, platform))
+    dataset = service.get_dataset(session, name, base_url=public_base_url(request, platform))
     return JSONResponse(dataset.model_dump(mode="json"))
 
 

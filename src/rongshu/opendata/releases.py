@@ -21,10 +21,10 @@ release is made once per lake version; asking again returns it.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +50,6 @@ from rongshu.lake.formats import (
     EXCEL_MAX_ROWS,
     FileWriter,
     csv_chunks,
-    gb18030_chunks,
     json_chunks,
     xlsx_chunks,
 )
@@ -68,9 +66,7 @@ from rongshu.opendata.schemas import (
 )
 from rongshu.security import detection
 from rongshu.security import service as security
-from rongshu.security.entities import EntityType
 from rongshu.security.schemas import MaskingProfile
-from rongshu.standards import ric
 
 log = logging.getLogger("rongshu.opendata")
 
@@ -79,29 +75,30 @@ FINDING_CONFIDENCE: Final = 0.9
 _ALIAS: Final = "opendata_source"
 _GROUP: Final = "rs_group_size"
 _BATCH_ROWS: Final = 65_536
-_RIC_DIGITS: Final = r"[0-9]{17}[0-9Xx]"
-_RIC_IN_TEXT: Final = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 _HASH_CHUNK: Final = 1 << 20
 DATA_FILE: Final = "data.parquet"
 
 
 @dataclass(frozen=True)
 class FileKind:
-    """One download file of a release: its key, format, encoding, file name and writer."""
+    """One download file of a release: its key, format, encoding, file name, and how it is
+    made: written from the release's rows, re-encoded from another file (``source``), or
+    neither (the release's own Parquet file)."""
 
     key: str
     format: DownloadFormat
     encoding: str
     filename: str
-    writer: FileWriter | None  # None: the release's own Parquet file
+    writer: FileWriter | None = None
+    source: str | None = None
 
 
 FILE_KINDS: Final[tuple[FileKind, ...]] = (
     FileKind("csv", DownloadFormat.CSV, "utf-8", "data.csv", csv_chunks),
-    FileKind("csv-gb18030", DownloadFormat.CSV, "gb18030", "data.gb18030.csv", gb18030_chunks),
+    FileKind("csv-gb18030", DownloadFormat.CSV, "gb18030", "data.gb18030.csv", source="csv"),
     FileKind("xlsx", DownloadFormat.XLSX, "", "data.xlsx", xlsx_chunks),
     FileKind("json", DownloadFormat.JSON, "utf-8", "data.json", json_chunks),
-    FileKind("parquet", DownloadFormat.PARQUET, "", DATA_FILE, None),
+    FileKind("parquet", DownloadFormat.PARQUET, "", DATA_FILE),
 )
 FILE_KEYS: Final = {kind.key: kind for kind in FILE_KINDS}
 
@@ -198,7 +195,7 @@ def release(
         for f in findings
         if f.entity is not None and f.confidence >= FINDING_CONFIDENCE
     }
-    found.update(embedded_resident_ids(table, version, plan.columns))
+    found.update(detection.embedded_resident_ids(table, version, plan.columns))
     with platform.db.session_scope() as session:
         reasons = personal_columns(session, plan.code, plan.columns, found=found)
         masks = security.column_masks(session, plan.code, plan.profile, plan.columns)
@@ -305,35 +302,6 @@ def _refuse(platform: Platform, plan: _Plan, version: int, actor: Actor, why: st
         return release_public(row)
 
 
-def embedded_resident_ids(
-    table: LakeTable, version: int, columns: Sequence[str]
-) -> dict[str, EntityType]:
-    """Text columns of ``columns`` where a spread sample holds a resident ID number inside
-    other text (a remark, an address line): the column scan looks at whole values only."""
-    schema = table.schema(version)
-    text = [
-        f.name
-        for f in schema
-        if f.name in columns and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-    ]
-    if not text:
-        return {}
-    sample = table.spread_sample(version, detection.SAMPLE_ROWS).select(text)
-    found: dict[str, EntityType] = {}
-    for column in text:
-        values = sample.column(column)
-        candidates = pc.filter(values, pc.match_substring_regex(values, _RIC_DIGITS))
-        for value in candidates.to_pylist():
-            if any(_is_resident_id(m.group(0)) for m in _RIC_IN_TEXT.finditer(value)):
-                found[column] = EntityType.RESIDENT_ID
-                break
-    return found
-
-
-def _is_resident_id(value: str) -> bool:
-    return ric.valid_check_char(value.upper()) and ric.ric_birth_date(value.upper()) is not None
-
-
 @dataclass(frozen=True)
 class _Counts:
     rows: int
@@ -427,14 +395,19 @@ def _write_files(work: Path, rows: int) -> dict[str, dict[str, object]]:
     files: dict[str, dict[str, object]] = {}
     for kind in FILE_KINDS:
         path = work / kind.filename
-        if kind.writer is None:
-            digest, size = _digest(path)
-        elif kind.format is DownloadFormat.XLSX and rows > EXCEL_MAX_ROWS:
+        if kind.format is DownloadFormat.XLSX and rows > EXCEL_MAX_ROWS:
             continue  # too many rows for a sheet: CSV and Parquet hold them
+        if kind.writer is None and kind.source is None:
+            digest, size = _digest(path)
         else:
+            chunks = (
+                kind.writer(_batches(data), schema, work)
+                if kind.writer is not None
+                else _reencoded(work / FILE_KEYS[str(kind.source)].filename, kind.encoding)
+            )
             digest, size = hashlib.sha256(), 0
             with path.open("wb") as out:
-                for chunk in kind.writer(_batches(data), schema, work):
+                for chunk in chunks:
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
@@ -446,6 +419,16 @@ def _write_files(work: Path, rows: int) -> dict[str, dict[str, object]]:
             "sha256": digest.hexdigest(),
         }
     return files
+
+
+def _reencoded(utf8: Path, encoding: str) -> Iterator[bytes]:
+    """A UTF-8 file (its BOM dropped) in ``encoding``, chunk by chunk; GB18030 covers all of
+    Unicode, so nothing is lost, and no row is formatted twice."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with utf8.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            yield decoder.decode(chunk).encode(encoding)
+    yield decoder.decode(b"", final=True).encode(encoding)
 
 
 def _digest(path: Path) -> tuple[hashlib._Hash, int]:

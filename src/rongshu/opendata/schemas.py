@@ -4,7 +4,6 @@ accounts, comments, data requests and showcased applications."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -284,8 +283,3 @@ class ShowcasePublic(BaseModel):
     state: ShowcaseState
     reason: str
     created_at: datetime
-
-
-def enum_value(value: Any) -> str:
-    """An enumeration member's value, or the text itself."""
-    return str(getattr(value, "value", value))

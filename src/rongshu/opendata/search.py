@@ -112,16 +112,19 @@ class DatasetIndex:
                     if mask is None:
                         mask = self._facets[facet][value] = np.zeros(size, dtype=np.bool_)
                     mask[doc] = True
-        self._keys: dict[str, npt.NDArray[Any]] = {
+        sort_values: dict[str, npt.NDArray[Any]] = {
             "name": np.array([d.name for d in self.datasets], dtype=object),
             "title_string": np.array([d.title for d in self.datasets], dtype=object),
             "metadata_modified": np.array([d.updated_at.timestamp() for d in self.datasets]),
             "metadata_created": np.array([d.created_at.timestamp() for d in self.datasets]),
             "views": np.array([d.views for d in self.datasets], dtype=np.int64),
         }
-        self._orders: dict[str, npt.NDArray[np.intp]] = {
-            key: np.argsort(values, kind="stable") for key, values in self._keys.items()
-        }
+        #: Each dataset's position in each sort order, computed once (a request only looks up).
+        self._ranks: dict[str, npt.NDArray[np.int64]] = {}
+        for key, column in sort_values.items():
+            rank = np.empty(size, dtype=np.int64)
+            rank[np.argsort(column, kind="stable")] = np.arange(size)
+            self._ranks[key] = rank
 
     def __len__(self) -> int:
         return self._size
@@ -195,17 +198,10 @@ class DatasetIndex:
                 values = score[ids] if score is not None else np.zeros(len(ids))
                 keys.append(-values if descending else values)
             else:
-                rank = np.empty(self._size, dtype=np.int64)
-                rank[self._orders[key]] = np.arange(self._size)
-                keys.append(-rank[ids] if descending else rank[ids])
-        ranked = ids[np.lexsort([self._tiebreak(ids), *keys])] if keys else ids
+                rank = self._ranks[key][ids]
+                keys.append(-rank if descending else rank)
+        ranked = ids[np.lexsort([self._ranks["name"][ids], *keys])] if keys else ids
         return [int(i) for i in ranked[start : start + rows]]
-
-    def _tiebreak(self, ids: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
-        rank = np.empty(self._size, dtype=np.int64)
-        rank[self._orders["name"]] = np.arange(self._size)
-        result: npt.NDArray[np.int64] = rank[ids]
-        return result
 
     def _counts(self, facet: str, selected: Mask, limit: int) -> dict[str, int]:
         counts = {

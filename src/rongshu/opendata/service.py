@@ -6,7 +6,7 @@ except the counters (views, downloads, API calls), which are one ``UPDATE`` each
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -35,10 +35,6 @@ class Unset:
 
 
 UNSET = Unset()
-
-
-def department_names(session: Session) -> dict[str, str]:
-    return {d.code: d.name for d in identity.list_departments(session)}
 
 
 def latest_release(session: Session, dataset_id: int) -> OpenRelease | None:
@@ -78,7 +74,7 @@ def dataset_public(
 ) -> DatasetPublic:
     """One dataset with its latest release, quality score and rating (each looked up unless
     the caller, listing many, passes what it fetched for all of them at once)."""
-    names = names if names is not None else department_names(session)
+    names = names if names is not None else identity.department_names(session)
     resource = resource or catalog.published_resource(session, row.resource_code)
     if rating is None:
         rating = _ratings(session, [row.id]).get(row.id)
@@ -127,7 +123,7 @@ def list_datasets(
     if not include_withdrawn:
         query = query.where(OpenDataset.state == DatasetState.ACTIVE.value)
     rows = list(session.scalars(query))
-    names = department_names(session)
+    names = identity.department_names(session)
     resources = {r.code: r for r in catalog.published_resources(session, open_only=True)}
     ratings = _ratings(session, [r.id for r in rows])
     scores = quality.latest_scores(session, [r.resource_code for r in rows])
@@ -217,11 +213,3 @@ def portal_counts(session: Session) -> dict[str, int]:
         "downloads": int(downloads),
         "calls": int(calls),
     }
-
-
-def active_names(session: Session) -> Iterable[str]:
-    return session.scalars(
-        select(OpenDataset.name)
-        .where(OpenDataset.state == DatasetState.ACTIVE.value)
-        .order_by(OpenDataset.name)
-    )

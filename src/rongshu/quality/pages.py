@@ -132,10 +132,6 @@ def find_rule(session: Session, code: str, rule_id: int) -> RulePublic | None:
     return next((rule for rule in found if rule.id == rule_id), None)
 
 
-def department_names(session: Session) -> dict[str, str]:
-    return {d.code: d.name for d in identity.list_departments(session)}
-
-
 def _trend(runs: Sequence[RunPublic]) -> list[TrendPoint]:
     return [
         TrendPoint(
@@ -201,7 +197,7 @@ def dashboard(
             "trend_chart": trend_chart(trend),
             "runs": runs,
             "total": total,
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "page_link": lambda n: CONSOLE + "?" + urlencode({**query, "page": n}),
             "json_url": "/api/v1/quality/league",
             "section": "dashboard",
@@ -300,7 +296,7 @@ def run_page(
         {
             "run": run,
             "resource_name": _resource_name(session, run.resource_code),
-            "department_name": department_names(session).get(run.department_code, ""),
+            "department_name": identity.department_names(session).get(run.department_code, ""),
             "dimension_chart": dimension_chart(lang, run.scores),
             "rule": chosen.rule_id if chosen else None,
             "row_level": row_level,

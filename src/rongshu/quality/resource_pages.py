@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from rongshu.catalog import service as catalog
 from rongshu.core.errors import NotFound, PermissionDenied, RongshuError
 from rongshu.core.i18n import translate
+from rongshu.core.identity import service as identity
 from rongshu.core.platform import Platform
 from rongshu.ingest import access
 from rongshu.quality import rules, scorecards, service
@@ -29,7 +30,6 @@ from rongshu.quality.jobs import request_run
 from rongshu.quality.pages import (
     CONSOLE,
     RUNS_PER_PAGE,
-    department_names,
     dimension_chart,
     find_rule,
     pages_of,
@@ -107,7 +107,7 @@ def _resource_page(
             "may_profile": access.reads_rows(who.actor, department),
             "runs": runs,
             "total": total,
-            "names": department_names(session),
+            "names": identity.department_names(session),
             "page_link": lambda n: resource_url(code) + f"?page={n}#runs",
             **pages_of(total, page, RUNS_PER_PAGE),
         },

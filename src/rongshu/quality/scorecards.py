@@ -72,7 +72,7 @@ def trend(session: Session, resource_code: str, *, limit: int = TREND_RUNS) -> l
 
 def department_scorecard(session: Session, department_code: str) -> DepartmentScorecard:
     """A department's scores: the mean of its resources' latest succeeded runs."""
-    names = _department_names(session)
+    names = identity.department_names(session)
     if department_code not in names:
         raise NotFound(f"no department with code {department_code}")
     runs = [r for r in succeeded_runs(session) if r.department_code == department_code]
@@ -88,7 +88,7 @@ def department_scorecard(session: Session, department_code: str) -> DepartmentSc
 
 def league_table(session: Session) -> LeagueTable:
     """Departments ranked by their mean score (departments with no run are left out)."""
-    names = _department_names(session)
+    names = identity.department_names(session)
     by_department: dict[str, list[RunPublic]] = {}
     for run in succeeded_runs(session):
         by_department.setdefault(run.department_code, []).append(run)
@@ -129,7 +129,3 @@ def _resource_score(session: Session, run: RunPublic) -> ResourceScore:
         scores=run.scores,
         finished_at=run.finished_at or run.started_at,
     )
-
-
-def _department_names(session: Session) -> dict[str, str]:
-    return {d.code: d.name for d in identity.list_departments(session)}

@@ -36,7 +36,7 @@ from rongshu.lake.dialect import SqlDialect
 from rongshu.lake.engine import LakeEngine
 from rongshu.lake.tables import LakeTable
 from rongshu.security.entities import EntityType
-from rongshu.standards import STANDARDS
+from rongshu.standards import STANDARDS, ric
 from rongshu.standards.ric import ric_birth_date_sql
 
 #: Rows the first pass tries every detector on.
@@ -583,3 +583,37 @@ def _measure(
     return [
         measured.get(c.name) or ColumnFinding(c.name, None, 0.0, 0.0, False, 0) for c in columns
     ]
+
+
+#: 18 characters of an ID number somewhere in a text, and the number itself between non-digits.
+_RIC_DIGITS = r"[0-9]{17}[0-9Xx]"
+_RIC_IN_TEXT = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+
+
+def embedded_resident_ids(
+    table: LakeTable, version: int, columns: Sequence[str]
+) -> dict[str, EntityType]:
+    """Text columns of ``columns`` where a spread sample holds a resident ID number inside
+    other text (a remark, an address line): the column scan looks at whole values only."""
+    schema = table.schema(version)
+    text = [
+        f.name
+        for f in schema
+        if f.name in columns and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    if not text:
+        return {}
+    sample = table.spread_sample(version, SAMPLE_ROWS).select(text)
+    found: dict[str, EntityType] = {}
+    for column in text:
+        values = sample.column(column)
+        candidates = pc.filter(values, pc.match_substring_regex(values, _RIC_DIGITS))
+        for value in candidates.to_pylist():
+            if any(_is_resident_id(m.group(0)) for m in _RIC_IN_TEXT.finditer(value)):
+                found[column] = EntityType.RESIDENT_ID
+                break
+    return found
+
+
+def _is_resident_id(value: str) -> bool:
+    return ric.valid_check_char(value.upper()) and ric.ric_birth_date(value.upper()) is not None

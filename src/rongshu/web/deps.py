@@ -151,3 +151,14 @@ class FormToken:
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(self.cookie, path=self.path)
+
+
+def signed_target(request: Request) -> tuple[str, str]:
+    """What a client signed: the path and query exactly as sent."""
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
+    return path, request.scope.get("query_string", b"").decode("ascii", "replace")
+
+
+def public_base_url(request: Request, platform: Platform) -> str:
+    """The site's public address: ``RONGSHU_PUBLIC_URL``, or the one the request came to."""
+    return (platform.settings.public_url or str(request.base_url)).rstrip("/")

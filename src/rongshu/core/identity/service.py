@@ -110,6 +110,11 @@ def list_departments(session: Session) -> list[DepartmentPublic]:
     return [department_public(d) for d in departments]
 
 
+def department_names(session: Session) -> dict[str, str]:
+    """Department code → name, for showing codes as names."""
+    return {d.code: d.name for d in list_departments(session)}
+
+
 def _department(session: Session, code: str) -> Department:
     department = session.scalar(select(Department).where(Department.code == code.upper()))
     if department is None:
