@@ -58,7 +58,7 @@ from rongshu.exchange.schemas import (
     VerifyResponse,
 )
 from rongshu.security.exports import ExportFormat
-from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, request_id, signed_target
+from rongshu.web.deps import ActorDep, PlatformDep, SessionDep, call_request
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 T = TypeVar("T")
@@ -87,21 +87,7 @@ def _gateway(request: Request) -> Gateway:
 
 
 def _begin(request: Request, code: str, kind: ServiceKind, body: bytes) -> Call:
-    gateway = _gateway(request)
-    headers = request.headers
-    path, query = signed_target(request)
-    credentials = gateway.credentials(headers)
-    return gateway.authorise(
-        credentials,
-        code,
-        kind,
-        request_id=request_id(request),
-        headers=headers,
-        method=request.method,
-        path=path,
-        query=query,
-        body=body,
-    )
+    return _gateway(request).authorise(code, kind, call_request(request, body))
 
 
 async def _answer(gateway: Gateway, answer: Callable[..., T], call: Call, *args: Any) -> T:

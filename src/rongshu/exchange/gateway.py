@@ -67,6 +67,19 @@ class Credentials:
     signed: signing.SignatureHeaders | None = None
 
 
+@dataclass(frozen=True)
+class CallRequest:
+    """What a service call is checked on: its request id (for the audit entry), its headers
+    (the credentials), and what a signature covers (method, path and query as sent, body)."""
+
+    request_id: str
+    headers: Mapping[str, str]
+    method: str
+    path: str
+    query: str
+    body: bytes
+
+
 @dataclass
 class Call:
     """One service call in progress."""
@@ -92,6 +105,7 @@ class Gateway:
 
     def close(self) -> None:
         self.usage.close()
+        self._lookup.close()
 
     # -- who calls -------------------------------------------------------------------------
 
@@ -114,23 +128,13 @@ class Gateway:
 
     # -- may it ----------------------------------------------------------------------------
 
-    def authorise(
-        self,
-        credentials: Credentials,
-        service_code: str,
-        kind: ServiceKind,
-        *,
-        request_id: str,
-        headers: Mapping[str, str],
-        method: str,
-        path: str,
-        query: str,
-        body: bytes,
-    ) -> Call:
+    def authorise(self, service_code: str, kind: ServiceKind, request: CallRequest) -> Call:
         """The call's grant: 401 for a bad key or signature, 403 (audited) without a grant in
         force for this service, 429 past the grant's quota or rate."""
         started = time.perf_counter()
-        key = self._lookup.key(credentials.key_id)
+        credentials = self.credentials(request.headers)
+        request_id = request.request_id
+        key, row = self._lookup.call(credentials.key_id, service_code, utcnow())
         if key is None or key.revoked:
             raise self._unknown(credentials, service_code, kind, request_id)
         if credentials.signed is not None:
@@ -141,10 +145,10 @@ class Gateway:
                 signing.verify_signature(
                     credentials.signed,
                     secret=secret,
-                    method=method,
-                    path=path,
-                    query=query,
-                    body=body,
+                    method=request.method,
+                    path=request.path,
+                    query=request.query,
+                    body=request.body,
                     nonces=self.nonces,
                     window=self.platform.settings.exchange_signature_window,
                 )
@@ -157,7 +161,6 @@ class Gateway:
             if not hmac.compare_digest(key.secret_hash, presented):
                 raise self._unknown(credentials, service_code, kind, request_id)
         self._touch(key.key_row)
-        row = self._lookup.grant(key.app_id, service_code, utcnow())
         if row is None or row.kind != kind.value:
             self._audit_refusal(key, service_code, kind, request_id, "denied")
             raise PermissionDenied(

@@ -1,7 +1,8 @@
 """What every service call looks up: its API key (with app and department) and its grant in
-force. Two indexed queries, sent as plain SQL on a DB-API connection each thread keeps, with
-the columns' own type conversions: a call pays tens of microseconds for them, where building
-statements and results through the ORM layer cost ten times that. Nothing is cached, so a
+force. One indexed query for both, sent as plain SQL on a DB-API connection each thread keeps,
+with the columns' own type conversions: a call pays tens of microseconds for it, where building
+statements and results through the ORM layer cost ten times that (and on SQLite each query
+gives up the GIL, which under load takes as long again to get back). Nothing is cached, so a
 revoked key or grant, or one past its expiry, stops working with the next call.
 """
 
@@ -18,16 +19,17 @@ from sqlalchemy import Engine, Table
 from rongshu.core.identity.models import ApiKey
 from rongshu.exchange.models import ExchangeGrant
 
-_KEY = (
-    "SELECT k.id, k.secret_hash, k.signing_secret, k.revoked_at, a.id, a.name, d.code"
-    " FROM api_key k JOIN app a ON a.id = k.app_id JOIN department d ON d.id = a.department_id"
-    " WHERE k.key_id = ?"
-)
-_GRANTS = (
-    "SELECT g.id, g.columns, g.row_filter, g.purpose, g.masking_profile, g.daily_quota,"
+# The key's row, with each grant of its app on the service: the grant's columns are NULL when
+# there is none. The service code is the first parameter, the key id the second.
+_CALL = (
+    "SELECT k.id, k.secret_hash, k.signing_secret, k.revoked_at, a.id, a.name, d.code,"
+    " g.id, g.columns, g.row_filter, g.purpose, g.masking_profile, g.daily_quota,"
     " g.rate_per_second, g.expires_at, s.id, s.resource_code, s.kind, s.key_columns"
-    " FROM exchange_grant g JOIN exchange_service s ON s.id = g.service_id"
-    " WHERE g.app_id = ? AND s.code = ? AND s.status = 'published' AND g.revoked_at IS NULL"
+    " FROM api_key k JOIN app a ON a.id = k.app_id JOIN department d ON d.id = a.department_id"
+    " LEFT JOIN exchange_service s ON s.code = ? AND s.status = 'published'"
+    " LEFT JOIN exchange_grant g"
+    " ON g.app_id = a.id AND g.service_id = s.id AND g.revoked_at IS NULL"
+    " WHERE k.key_id = ?"
     " ORDER BY g.id DESC"
 )
 _SERVICE = "SELECT id FROM exchange_service WHERE code = ?"
@@ -80,8 +82,7 @@ class CallLookup:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._key_sql = _KEY.replace("?", mark)
-        self._grants_sql = _GRANTS.replace("?", mark)
+        self._call_sql = _CALL.replace("?", mark)
         self._service_sql = _SERVICE.replace("?", mark)
         grant: Table = ExchangeGrant.__table__  # type: ignore[assignment]
         key: Table = ApiKey.__table__  # type: ignore[assignment]
@@ -89,13 +90,30 @@ class CallLookup:
         self._expires = _converter(grant, "expires_at", engine)
         self._revoked = _converter(key, "revoked_at", engine)
         self._local = threading.local()
+        self._opened: list[Any] = []  # every thread's connection, to give back on close
+        self._opened_lock = threading.Lock()
+        self._generation = 0  # a thread's connection from before the last close is not used
 
-    def key(self, key_id: str) -> KeyRow | None:
-        rows = self._fetch(self._key_sql, (key_id,))
+    def close(self) -> None:
+        """Give every thread's connection back to the engine's pool (at shutdown: a thread's
+        connection is otherwise left to the garbage collector, open). A later call takes a
+        new one."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+            self._generation += 1
+        for connection in opened:
+            connection.close()
+
+    def call(
+        self, key_id: str, service_code: str, now: datetime
+    ) -> tuple[KeyRow | None, GrantRow | None]:
+        """The key ``key_id`` (None if unknown), and its app's newest grant on ``service_code``
+        that is not revoked nor expired at ``now`` (None if there is none)."""
+        rows = self._fetch(self._call_sql, (service_code, key_id))
         if not rows:
-            return None
-        key_row, secret_hash, signing_secret, revoked_at, app_id, app_name, department = rows[0]
-        return KeyRow(
+            return None, None
+        key_row, secret_hash, signing_secret, revoked_at, app_id, app_name, department = rows[0][:7]
+        key = KeyRow(
             key_row,
             secret_hash,
             signing_secret,
@@ -104,27 +122,26 @@ class CallLookup:
             app_name,
             department,
         )
-
-    def grant(self, app_id: int, service_code: str, now: datetime) -> GrantRow | None:
-        """The newest grant of ``app_id`` on ``service_code`` not revoked and not expired."""
-        for row in self._fetch(self._grants_sql, (app_id, service_code)):
-            expires_at = self._expires(row[7])
+        for row in rows:
+            if row[7] is None:  # no grant
+                break
+            expires_at = self._expires(row[14])
             if expires_at > now:
-                return GrantRow(
-                    row[0],
-                    self._json(row[1]),
-                    self._json(row[2]),
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    expires_at,
-                    row[8],
-                    row[9],
+                return key, GrantRow(
+                    row[7],
+                    self._json(row[8]),
+                    self._json(row[9]),
                     row[10],
-                    self._json(row[11]),
+                    row[11],
+                    row[12],
+                    row[13],
+                    expires_at,
+                    row[15],
+                    row[16],
+                    row[17],
+                    self._json(row[18]),
                 )
-        return None
+        return key, None
 
     def service_id(self, service_code: str) -> int | None:
         rows = self._fetch(self._service_sql, (service_code,))
@@ -142,12 +159,14 @@ class CallLookup:
         except Exception:
             # A connection the server dropped (a restart, a failover) is not reused.
             self._local.connection = None
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if c is not connection]
             connection.invalidate()
             raise
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
-        if connection is None:
+        if connection is None or self._local.generation != self._generation:
             connection = self._engine.raw_connection()
             driver: Any = connection.driver_connection
             # Each lookup reads committed data afresh: no transaction stays open between calls
@@ -157,5 +176,7 @@ class CallLookup:
                 autocommit(True)
             elif autocommit is not None:
                 driver.autocommit = True
-            self._local.connection = connection
+            with self._opened_lock:
+                self._opened.append(connection)
+                self._local.connection, self._local.generation = connection, self._generation
         return connection

@@ -8,6 +8,7 @@ ICU are built into the Python package, and the lake needs nothing else, so it ru
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ _TYPE_NAMES = {
     FieldType.BINARY: "BLOB",
 }
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The one table of a database file written by ``save_table``.
+_SAVED_TABLE = "saved"
 
 
 class DuckDBDialect(SqlDialect):
@@ -160,6 +163,7 @@ class DuckDBEngine:
         )
         self._registered: dict[str, _Registration] = {}
         self._streams: dict[str, pa.RecordBatchReader] = {}
+        self._names = itertools.count()  # attached databases' names
 
     def __enter__(self) -> DuckDBEngine:
         return self
@@ -207,30 +211,46 @@ class DuckDBEngine:
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS SELECT {columns} FROM {source}", ())  # noqa: S608
         self._registered[alias] = _Registration(table.name, scan.version)
 
-    def register_parquet(
-        self,
-        alias: str,
-        path: Path,
-        *,
-        row_id: str | None = None,
-        row_number: str | None = None,
-    ) -> None:
-        """A view named ``alias`` over one Parquet file, with its row number as ``row_id``
-        (from 1) or ``row_number`` (from 0: a plain rename, so filters on it prune row groups)."""
+    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
+        """A view named ``alias`` over one Parquet file, with its 1-based row number as
+        ``row_id``."""
         quote = self.dialect.quote
         source = self.dialect.string_literal(str(path))
-        if row_id is None and row_number is None:
+        if row_id is None:
             select = f"SELECT * FROM read_parquet({source})"  # noqa: S608
         else:
-            number = (
-                f"file_row_number + 1 AS {quote(row_id)}"
-                if row_id is not None
-                else f"file_row_number AS {quote(str(row_number))}"
-            )
             select = (
-                f"SELECT {number}, * EXCLUDE (file_row_number) "  # noqa: S608
+                f"SELECT file_row_number + 1 AS {quote(row_id)}, "  # noqa: S608
+                f"* EXCLUDE (file_row_number) "
                 f"FROM read_parquet({source}, file_row_number = true)"
             )
+        self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS {select}", (), alias)
+
+    def save_table(self, path: Path, sql: str, params: Params = ()) -> int:
+        """The result of ``sql`` as the one table of a new DuckDB database file at ``path``
+        (written in the order of the result, checkpointed, closed)."""
+        if path.exists():
+            raise LakeStorageError(f"{path} exists already: saved tables are written once")
+        quote = self.dialect.quote
+        database = f"_saving_{next(self._names)}"
+        self._run(f"ATTACH {self.dialect.string_literal(str(path))} AS {quote(database)}", ())
+        try:
+            target = f"{quote(database)}.{_SAVED_TABLE}"
+            self._run(f"CREATE TABLE {target} AS {sql}", params)
+            rows = self._run(f"SELECT count(*) FROM {target}", ()).fetchone()  # noqa: S608
+            self._run(f"CHECKPOINT {quote(database)}", ())
+        finally:
+            self._run(f"DETACH {quote(database)}", ())
+        return int(rows[0]) if rows else 0
+
+    def register_saved(self, alias: str, path: Path) -> None:
+        """A view named ``alias`` over the table of a database file ``save_table`` wrote,
+        attached read only (other processes may attach it too)."""
+        quote = self.dialect.quote
+        database = f"_saved_{next(self._names)}"
+        source = self.dialect.string_literal(str(path))
+        self._run(f"ATTACH {source} AS {quote(database)} (READ_ONLY)", (), alias)
+        select = f"SELECT * FROM {quote(database)}.{_SAVED_TABLE}"  # noqa: S608
         self._run(f"CREATE OR REPLACE VIEW {quote(alias)} AS {select}", (), alias)
 
     def register_arrow(self, alias: str, table: pa.Table) -> None:

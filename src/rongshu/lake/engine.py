@@ -40,18 +40,20 @@ class LakeEngine(Protocol):
         encrypted columns opened (``as_stored``: as the stored tokens, for rewriting them)."""
         ...
 
-    def register_parquet(
-        self,
-        alias: str,
-        path: Path,
-        *,
-        row_id: str | None = None,
-        row_number: str | None = None,
-    ) -> None:
+    def register_parquet(self, alias: str, path: Path, *, row_id: str | None = None) -> None:
         """Make a Parquet file outside the lake's tables (an open-data release) queryable as
-        ``alias``, read in place; ``row_id`` adds the 1-based row number under that name,
-        ``row_number`` the 0-based one (a filter on it reads only the row groups holding the
-        rows asked for)."""
+        ``alias``, read in place; ``row_id`` adds the 1-based row number under that name."""
+        ...
+
+    def save_table(self, path: Path, sql: str, params: Params = ()) -> int:
+        """Write the result of ``sql`` to a new file at ``path`` in the engine's own storage
+        (for data queried often: its scans skip ranges by their statistics and fetch single
+        rows without decoding whole row groups); the rows written. ``path`` must not exist."""
+        ...
+
+    def register_saved(self, alias: str, path: Path) -> None:
+        """Make a table written by ``save_table`` queryable as ``alias``, read only, its rows
+        in the order they were written."""
         ...
 
     def register_arrow(self, alias: str, table: pa.Table) -> None:

@@ -23,13 +23,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from starlette.datastructures import Headers
 
 from rongshu.catalog.schemas import OpenType
 from rongshu.core.errors import NotFound, PermissionDenied, RongshuError
 from rongshu.core.identity import service as identity
 from rongshu.core.platform import Platform
-from rongshu.exchange.gateway import Call, Gateway
+from rongshu.exchange.gateway import Call, CallRequest, Gateway
 from rongshu.opendata import service
 from rongshu.opendata.ckan_envelope import BadRequest, failure, json_response, read_params
 from rongshu.opendata.ckan_shapes import (
@@ -60,7 +59,7 @@ from rongshu.opendata.publishing import dataset_row
 from rongshu.opendata.releases import release_file
 from rongshu.opendata.schemas import Theme
 from rongshu.opendata.search import FACETS, MAX_ROWS, DatasetSearch
-from rongshu.web.deps import public_base_url, request_id, signed_target
+from rongshu.web.deps import call_request, public_base_url
 
 log = logging.getLogger("rongshu.opendata")
 
@@ -87,12 +86,7 @@ class Context:
     datastore: Datastore
     gateway: Gateway
     base_url: str
-    request_id: str
-    headers: Headers
-    method: str
-    path: str
-    query: str
-    body: bytes
+    call: CallRequest
     link_args: list[tuple[str, str]]
 
 
@@ -375,16 +369,7 @@ def _authorise(ctx: Context, name: str, resource_code: str) -> Call:
         f"{page}, then send your app's API key in the Authorization header"
     )
     try:
-        call = authorise_open_data(
-            ctx.gateway,
-            resource_code,
-            request_id=ctx.request_id,
-            headers=ctx.headers,
-            method=ctx.method,
-            path=ctx.path,
-            query=ctx.query,
-            body=ctx.body,
-        )
+        call = authorise_open_data(ctx.gateway, resource_code, ctx.call)
     except PermissionDenied:
         raise PermissionDenied(f"your app holds no grant for it: {how}") from None
     if call is None:
@@ -462,6 +447,8 @@ def datastore_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             limit=limit,
             offset=offset,
             include_total=include_total,
+            granted=call.grant.columns if call is not None else None,
+            conditions=call.grant.conditions if call is not None else (),
         )
         with ctx.platform.db.session_scope() as session:
             service.count(session, dataset_id, "calls")
@@ -528,19 +515,13 @@ async def call_action(name: str, request: Request) -> Response:
         if found is None:
             raise BadRequest(f"Action name not known: {name}")
         params, body, link_args = await read_params(request)
-        path, query = signed_target(request)
         ctx = Context(
             platform=platform,
             search=request.app.state.dataset_search,
             datastore=request.app.state.datastore,
             gateway=request.app.state.gateway,
             base_url=base_url,
-            request_id=request_id(request),
-            headers=request.headers,
-            method=request.method,
-            path=path,
-            query=query,
-            body=body,
+            call=call_request(request, body),
             link_args=link_args,
         )
         result = await run_in_threadpool(found, ctx, params)

@@ -43,10 +43,10 @@ from rongshu.opendata.schemas import DownloadFormat
 from rongshu.web.deps import (
     PlatformDep,
     SessionDep,
+    call_request,
     public_base_url,
     request_id,
     session_user,
-    signed_target,
 )
 
 router = APIRouter(tags=["open data files"])
@@ -157,17 +157,7 @@ def authorise_conditional(
     )
     # Keys as CKAN clients send them too (the raw Authorization value), as datastore_search.
     gateway: Gateway = request.app.state.gateway
-    path, query = signed_target(request)
-    call = authorise_open_data(
-        gateway,
-        dataset.resource_code,
-        request_id=request_id(request),
-        headers=request.headers,
-        method=request.method,
-        path=path,
-        query=query,
-        body=b"",
-    )
+    call = authorise_open_data(gateway, dataset.resource_code, call_request(request, b""))
     if call is not None:
         call.purpose = f"download {what}"
         if not _covers(call.grant.columns, call.grant.conditions, dataset.columns):

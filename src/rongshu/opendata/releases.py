@@ -14,7 +14,8 @@ with the dataset's masking profile), only the opened columns, after two checks:
 
 The rows are written to ``<data dir>/opendata/<dataset>/v<version>/data.parquet`` and from it
 the download files: CSV (UTF-8 with BOM), CSV in GB18030, JSON, Parquet and, up to Excel's
-1,048,575 rows, Excel, each with its size and SHA-256. Everything is written under a temporary
+1,048,575 rows, Excel, each with its size and SHA-256; and the datastore's copy of the rows
+(``datastore.build_store``). Everything is written under a temporary
 directory renamed into place at the end, so a failed release leaves nothing half-written. A
 release is made once per lake version; asking again returns it.
 """
@@ -54,6 +55,7 @@ from rongshu.lake.formats import (
     xlsx_chunks,
 )
 from rongshu.lake.tables import Lake, LakeTable
+from rongshu.opendata.datastore import build_store
 from rongshu.opendata.models import OpenDataset, OpenRelease
 from rongshu.opendata.publishing import column_of, dataset_row, personal_columns
 from rongshu.opendata.schemas import (
@@ -208,6 +210,7 @@ def release(
     try:
         with lake.work_engine() as engine:
             counts = _write_data(platform, engine, table, version, plan, masks, work / DATA_FILE)
+            build_store(engine, work / DATA_FILE)
         fields = _fields(work / DATA_FILE, labels)
         files = _write_files(work, counts.rows)
         if final.exists():  # left by a release whose record was never committed

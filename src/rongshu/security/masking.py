@@ -277,10 +277,16 @@ def mask_sql(
         pa.types.is_date(column_type) or pa.types.is_timestamp(column_type)
     )
     if operator is MaskOperator.GENERALISE and temporal and to in _CALENDAR:
-        year = f"lpad(CAST(EXTRACT(YEAR FROM {expr}) AS VARCHAR), 4, '0')"
+        # Four-digit years (all real ones) and two-digit months by a plain cast: padding every
+        # value with lpad costs twice as much.
+        y, m = f"EXTRACT(YEAR FROM {expr})", f"EXTRACT(MONTH FROM {expr})"
+        year = (
+            f"(CASE WHEN {y} >= 1000 THEN CAST({y} AS VARCHAR)"
+            f" ELSE lpad(CAST({y} AS VARCHAR), 4, '0') END)"
+        )
         if to == Generalisation.YEAR:
             return year
-        return f"{year} || '-' || lpad(CAST(EXTRACT(MONTH FROM {expr}) AS VARCHAR), 2, '0')"
+        return f"{year} || (CASE WHEN {m} >= 10 THEN '-' ELSE '-0' END) || CAST({m} AS VARCHAR)"
     if operator is MaskOperator.CLEAR:
         return expr
     if operator is MaskOperator.NULL:

@@ -23,6 +23,7 @@ from rongshu.core.identity.models import User
 from rongshu.core.identity.schemas import Actor, SecurityPolicy
 from rongshu.core.jobs import JobQueue
 from rongshu.core.platform import Platform
+from rongshu.exchange.gateway import CallRequest
 
 SESSION_COOKIE = "rongshu_session"
 LOGIN_CSRF_COOKIE = "rongshu_login_csrf"
@@ -153,10 +154,12 @@ class FormToken:
         response.delete_cookie(self.cookie, path=self.path)
 
 
-def signed_target(request: Request) -> tuple[str, str]:
-    """What a client signed: the path and query exactly as sent."""
+def call_request(request: Request, body: bytes) -> CallRequest:
+    """What the exchange gateway checks a service call on: with the path and query exactly as
+    sent, as the client signed them."""
     path = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
-    return path, request.scope.get("query_string", b"").decode("ascii", "replace")
+    query = request.scope.get("query_string", b"").decode("ascii", "replace")
+    return CallRequest(request_id(request), request.headers, request.method, path, query, body)
 
 
 def public_base_url(request: Request, platform: Platform) -> str:

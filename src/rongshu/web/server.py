@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -49,6 +50,16 @@ def _check_schema(db: Database) -> None:
         )
 
 
+def _settled(app: FastAPI) -> FastAPI:
+    """``app``, once everything it serves with is built (modules, the app, the platform),
+    all of which lives as long as the process: moved out of the cyclic garbage collector's
+    reach (``gc.freeze``), so that its full collections stop walking those objects while
+    every request waits (pauses of about 100 ms under load; the verification bench's p99)."""
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     """Serve the app until interrupted; jobs run in this process unless configured not to.
 
@@ -73,7 +84,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
     if settings.jobs_in_process:
         queue.start_in_process(settings.jobs_workers)
     try:
-        app = create_app(settings, platform=platform, queue=queue)
+        app = _settled(create_app(settings, platform=platform, queue=queue))
         log.info("serving on http://%s:%d", host, port)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
@@ -156,7 +167,7 @@ def worker_app() -> FastAPI:
         queue.close()
         platform.close()
 
-    return create_app(settings, platform=platform, queue=queue, on_shutdown=close)
+    return _settled(create_app(settings, platform=platform, queue=queue, on_shutdown=close))
 
 
 def run_worker(settings: Settings, *, workers: int) -> None:

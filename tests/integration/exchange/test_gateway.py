@@ -4,7 +4,9 @@ leaves. Every refusal has the standard error shape and an audit entry."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -17,6 +19,7 @@ from rongshu.core.identity import service as identity
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
 from rongshu.exchange import grants, signing
+from rongshu.exchange.lookup import CallLookup
 from rongshu.exchange.models import ExchangeGrant
 from rongshu.exchange.schemas import Condition, ServiceKind
 from rongshu.security.schemas import MaskingProfile
@@ -294,3 +297,27 @@ def test_a_batch_export_streams_the_granted_rows_masked_and_is_audited(
     [entry] = _audit(platform, "exchange.batch")
     assert (entry.outcome, entry.row_count) == ("ok", len(wanted))
     assert "年度核对" in entry.purpose
+
+
+def test_closing_the_lookups_gives_back_each_threads_connection_and_a_later_call_opens_one(
+    platform: Platform, make_shared: MakeShared
+) -> None:
+    make_shared(rows=20)
+    lookup = CallLookup(platform.db.engine)
+    pool = platform.db.engine.pool
+    before = pool.checkedout()  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(2) as threads:
+        barrier = threading.Barrier(2)
+
+        def look() -> int | None:
+            barrier.wait()  # both threads at once: one connection each
+            return lookup.service_id(f"{CODE}.verify")
+
+        found = list(threads.map(lambda _: look(), range(2)))
+    assert found[0] is not None and found == [found[0]] * 2
+    assert pool.checkedout() == before + 2  # type: ignore[attr-defined]
+    lookup.close()
+    assert pool.checkedout() == before  # type: ignore[attr-defined]
+    assert lookup.service_id(f"{CODE}.verify") == found[0]  # a new connection after the close
+    lookup.close()
+    assert pool.checkedout() == before  # type: ignore[attr-defined]

@@ -239,3 +239,25 @@ def test_the_engine_needs_no_network_and_installs_no_extension(
     assert set(report["loaded"]) <= {"core_functions", "icu", "json", "parquet"}
     assert "requires the extension httpfs" in report["remote"]  # refused, not downloaded
     assert list(extensions.rglob("*")) == []
+
+
+def test_a_saved_table_reads_back_in_order_from_another_engine(
+    engine: DuckDBEngine, tmp_path: Path
+) -> None:
+    count = 300_000  # several of DuckDB's row groups, scanned in parallel
+    engine.register_arrow("numbers", pa.table({"n": pa.array(range(count), pa.int64())}))
+    saved = tmp_path / "numbers.store"
+    assert engine.save_table(saved, "SELECT n, n % 7 AS r FROM numbers WHERE n >= ?", [5]) == (
+        count - 5
+    )
+    with pytest.raises(LakeStorageError, match="written once"):
+        engine.save_table(saved, "SELECT 1 AS n")
+    with DuckDBEngine() as reader, DuckDBEngine() as other:
+        reader.register_saved("kept", saved)
+        other.register_saved("kept", saved)  # two readers of one file
+        page = reader.query("SELECT n FROM kept WHERE r = ? LIMIT 4 OFFSET 20000", [3])
+        assert (
+            page.column("n").to_pylist()
+            == [n for n in range(5, count) if n % 7 == 3][20_000:20_004]
+        )
+        assert other.query("SELECT count(*) AS c FROM kept").column("c")[0].as_py() == count - 5

@@ -24,7 +24,7 @@ from rongshu.core.identity import service as identity
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
 from rongshu.exchange import grants, services
-from rongshu.exchange.schemas import ServiceKind
+from rongshu.exchange.schemas import Condition, ServiceKind
 from rongshu.opendata import publishing
 from rongshu.opendata.schemas import DatasetSpec, Theme
 from rongshu.security import service as security
@@ -145,9 +145,14 @@ def publish(
         catalog.review(session, code=code, approve=True, reason="", ctx=ctx)
 
 
-def grant_firms(platform: Platform, app_id: int, columns: list[str] | None = None) -> None:
+def grant_firms(
+    platform: Platform,
+    app_id: int,
+    columns: list[str] | None = None,
+    conditions: Sequence[Condition] = (),
+) -> None:
     """Grant app ``app_id`` the enterprise registry's open-data service for 30 days (every
-    opened field unless ``columns`` says which)."""
+    opened field unless ``columns`` says which; the rows ``conditions`` allow)."""
     with platform.db.session_scope() as session:
         service = services.get_service_row(
             session, services.service_code(FIRMS, ServiceKind.OPEN_DATA)
@@ -157,7 +162,7 @@ def grant_firms(platform: Platform, app_id: int, columns: list[str] | None = Non
             app=identity.get_app(session, app_id),
             service=service,
             columns=columns if columns is not None else list(service.columns),
-            conditions=[],
+            conditions=list(conditions),
             purpose="企业经营研究",
             profile=MaskingProfile.STANDARD,
             daily_quota=1000,

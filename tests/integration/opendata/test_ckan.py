@@ -17,6 +17,7 @@ from sqlalchemy import select
 from rongshu.core.audit.models import AuditEntry
 from rongshu.core.identity.schemas import SYSTEM
 from rongshu.core.platform import Platform
+from rongshu.exchange.schemas import Condition
 from rongshu.opendata import releases
 from rongshu.opendata import service as opendata
 from rongshu.opendata.ckan_shapes import ckan_id
@@ -372,3 +373,30 @@ def test_conditional_data_needs_a_granted_key(site: Site) -> None:
         calls = opendata.get_dataset(session, site.firms).calls
     assert outcomes.count("ok") == 2 and "denied" in outcomes
     assert calls == 2
+
+
+def test_a_grant_of_some_fields_and_rows_sees_only_those(site: Site) -> None:
+    client, platform = site.client, site.platform
+    app_id, api_key, _ = make_app(platform, department="MZ", name="鼓楼企业研究")
+    district = Condition(column="district", value="350102")
+    grant_firms(platform, app_id, ["entity_id", "firm_name", "district"], [district])
+    headers = {"Authorization": api_key}
+    url = f"{ACTION}/datastore_search?resource_id={site.firms}"
+
+    page = ok(client.get(url, headers=headers), "datastore_search")
+    assert [f["id"] for f in page["fields"]] == ["_id", "entity_id", "firm_name", "district"]
+    in_district = sum(1 for n in range(40) if (n // 4) % 4 == 0)  # firm_rows' districts
+    assert page["total"] == in_district and {r["district"] for r in page["records"]} == {"350102"}
+    # The other rows do not answer a filter or a search either.
+    elsewhere = f'{url}&filters={{"district":"350103"}}'
+    assert ok(client.get(elsewhere, headers=headers), "datastore_search")["total"] == 0
+    # Fields outside the grant can be neither read nor used to filter, search or sort.
+    for asked in (
+        "&fields=entity_id,industry",
+        '&filters={"industry":"批发业"}',
+        '&q={"industry":"批发"}',
+        "&sort=industry desc",
+    ):
+        failed(client.get(url + asked, headers=headers), 409, "Validation Error")
+    searched = ok(client.get(f"{url}&q=批发", headers=headers), "datastore_search")
+    assert searched["total"] == 0  # industry is not searched for this caller
