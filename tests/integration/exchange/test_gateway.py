@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 
 from rongshu.core.audit.models import AuditEntry
 from rongshu.core.db import utcnow
@@ -303,21 +303,24 @@ def test_closing_the_lookups_gives_back_each_threads_connection_and_a_later_call
     platform: Platform, make_shared: MakeShared
 ) -> None:
     make_shared(rows=20)
-    lookup = CallLookup(platform.db.engine)
-    pool = platform.db.engine.pool
-    before = pool.checkedout()  # type: ignore[attr-defined]
-    with ThreadPoolExecutor(2) as threads:
-        barrier = threading.Barrier(2)
+    engine = create_engine(platform.db.engine.url)  # its own pool: no other user's connections
+    try:
+        lookup = CallLookup(engine)
+        pool = engine.pool
+        with ThreadPoolExecutor(2) as threads:
+            barrier = threading.Barrier(2)
 
-        def look() -> int | None:
-            barrier.wait()  # both threads at once: one connection each
-            return lookup.service_id(f"{CODE}.verify")
+            def look() -> int | None:
+                barrier.wait()  # both threads at once: one connection each
+                return lookup.service_id(f"{CODE}.verify")
 
-        found = list(threads.map(lambda _: look(), range(2)))
-    assert found[0] is not None and found == [found[0]] * 2
-    assert pool.checkedout() == before + 2  # type: ignore[attr-defined]
-    lookup.close()
-    assert pool.checkedout() == before  # type: ignore[attr-defined]
-    assert lookup.service_id(f"{CODE}.verify") == found[0]  # a new connection after the close
-    lookup.close()
-    assert pool.checkedout() == before  # type: ignore[attr-defined]
+            found = list(threads.map(lambda _: look(), range(2)))
+        assert found[0] is not None and found == [found[0]] * 2
+        assert pool.checkedout() == 2  # type: ignore[attr-defined]
+        lookup.close()
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert lookup.service_id(f"{CODE}.verify") == found[0]  # a new connection after the close
+        lookup.close()
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
