@@ -26,18 +26,17 @@ Every value gets its own random 96-bit nonce; as with any GCM key, keep one key'
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from numba import njit
 
 from rongshu.core.crypto import GCM_NONCE_BYTES, GCM_TAG_BYTES, SM4_KEY_BYTES, sm3
 from rongshu.core.errors import ValidationFailed
+from rongshu.core.kernels import inlined, kernel
 
 __all__ = [
     "HmacSm3Pseudonymiser",
@@ -47,21 +46,6 @@ __all__ = [
     "sm4_gcm_decrypt_array",
     "sm4_gcm_encrypt_array",
 ]
-
-_Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
-
-
-def _kernel(function: _Kernel) -> _Kernel:
-    """Compile ``function`` to machine code on first use, cache it on disk, release the GIL."""
-    return cast(_Kernel, njit(cache=True, nogil=True)(function))
-
-
-def _inlined(function: _Kernel) -> _Kernel:
-    """A kernel part pasted into its caller before compiling, so LLVM sees the caller's own
-    arrays (fixed shapes, no aliasing) and vectorises loops over them: about twice as fast
-    as calling a separately compiled function with the same arrays."""
-    return cast(_Kernel, njit(inline="always")(function))
-
 
 _BINARY_LIKE: Final = (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())
 _MAX_INT32_BYTES: Final = 2**31 - 1
@@ -100,12 +84,12 @@ _HEX_DIGITS: Final = np.frombuffer(b"0123456789abcdef", np.uint8)
 _R7, _R9, _R12, _R15, _R17, _R19, _R23 = (np.uint32(n) for n in (7, 9, 12, 15, 17, 19, 23))
 
 
-@_kernel
+@kernel
 def _rotl(x: np.uint32, n: np.uint32) -> np.uint32:
     return np.uint32((x << n) | (x >> (np.uint32(32) - n)))
 
 
-@_inlined
+@inlined
 def _sm3_compress(
     state: npt.NDArray[np.uint32], w: npt.NDArray[np.uint32], work: npt.NDArray[np.uint32]
 ) -> None:
@@ -153,7 +137,7 @@ def _sm3_compress(
             work[r, lane] ^= state[r, lane]
 
 
-@_kernel
+@kernel
 def _sm3_lanes(
     offsets: npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],
@@ -249,7 +233,7 @@ _GCM_R_HIGH: Final = -0x1F00000000000000
 _LOW63: Final = 0x7FFFFFFFFFFFFFFF
 
 
-@_kernel
+@kernel
 def _gcm_counter_blocks(
     nonces: npt.NDArray[np.uint8], nonce_at: npt.NDArray[np.int64], payload: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -276,7 +260,7 @@ def _gcm_counter_blocks(
     return blocks, first_block
 
 
-@_kernel
+@kernel
 def _times_h(
     x_high: int, x_low: int, table_high: npt.NDArray[np.int64], table_low: npt.NDArray[np.int64]
 ) -> tuple[int, int]:
@@ -294,7 +278,7 @@ def _times_h(
     return z_high, z_low
 
 
-@_kernel
+@kernel
 def _gcm_crypt(
     sealing: bool,
     offsets: npt.NDArray[np.int64],

@@ -384,7 +384,9 @@ class _Compiler:
 
         params = RegionParams.model_validate(rule.params)
         id_number = self.text(params.id_field)
-        derived = ric.ric_region_sql(id_number, self.dialect)
+        derived = self.computed_column(
+            ric.ric_region_array, "ric_region", params.id_field
+        ) or ric.ric_region_sql(id_number, self.dialect)
         stated = f"TRIM({self.text(str(rule.field))})"
         prefix = self.dialect.substring
         return (

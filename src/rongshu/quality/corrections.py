@@ -14,10 +14,11 @@ States::
                            └──(bureau rejects)──→ open (a new deadline)
 
 A run also closes an open or acknowledged ticket none of whose rows fail any more. The rows a
-ticket covers are the failing rows of its rule in the ticket's run (``failing_keys``), so nothing
-is copied out of the lake but a sample of keys. Stewards of the owner department act on its
-tickets; the bureau's approvers (``settings.bureau_department``) and the platform decide
-disputes. Every step is a ``quality_ticket_event`` row and an audit entry.
+ticket covers are the failing rows of its rule in the ticket's run, compared in the lake engine
+(``failures.rule_keys``), so nothing is copied out of the lake but a sample of keys. Stewards
+of the owner department act on its tickets; the bureau's approvers
+(``settings.bureau_department``) and the platform decide disputes. Every step is a
+``quality_ticket_event`` row and an audit entry.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from rongshu.core.platform import Platform
 from rongshu.core.settings import Settings
 from rongshu.core.workdays import BEIJING, deadline
 from rongshu.ingest import access
+from rongshu.lake.tables import Lake
 from rongshu.quality.correction_schemas import (
     ACTIVE_STATES,
     BUREAU_ACTIONS,
@@ -52,9 +54,10 @@ from rongshu.quality.correction_schemas import (
     TicketPublic,
     TicketState,
 )
+from rongshu.quality.failures import RuleKeys, rule_keys
 from rongshu.quality.models import QualityTicket, QualityTicketEvent
 from rongshu.quality.schemas import RuleResult, RunPublic, Severity
-from rongshu.quality.service import AFTER_RUN, failing_keys
+from rongshu.quality.service import AFTER_RUN
 
 log = logging.getLogger("rongshu.quality.corrections")
 
@@ -161,39 +164,52 @@ def after_run(platform: Platform, run: RunPublic, *, now: datetime | None = None
                 )
             )
         }
+        considered: list[tuple[RuleResult, QualityTicket | None]] = []
         for result in run.results:
             ticket = active.get(result.rule_id)
             if ticket is None and (result.severity.value not in severities or not result.failing):
                 continue
             if ticket is not None and ticket.state == TicketState.DISPUTED.value:
                 continue  # the bureau decides; a run changes nothing meanwhile
-            keys = _keys(platform, run.id, result)
+            considered.append((result, ticket))
+        found = _rule_keys(platform, run, considered)
+        for result, ticket in considered:
+            keys = found.get(result.rule_id, _NO_KEYS)
+            if result.field is None:  # a resource-level rule: failing or not, no rows
+                keys = RuleKeys(1 if result.failing else 0, [], None)
             if ticket is None:
-                _open_for(session, platform, run, result, keys, now)
+                _open_for(session, platform, run, result, keys.sample, now)
                 continue
-            remaining = set(keys)
-            if result.field is not None and ticket.run_id is not None:
-                remaining &= _keys(platform, ticket.run_id, result)
+            remaining = keys.count if keys.still_failing is None else keys.still_failing
             if not remaining:
                 _verify(session, platform.ledger, ticket, run, now)
-                if keys and result.severity.value in severities:
-                    _open_for(session, platform, run, result, keys, now)
+                if keys.count and result.severity.value in severities:
+                    _open_for(session, platform, run, result, keys.sample, now)
             elif ticket.state == TicketState.FIXED.value:
-                _reopen(session, platform.ledger, ticket, run, keys, len(remaining), now)
+                _reopen(session, platform.ledger, ticket, run, keys.sample, remaining, now)
             else:
-                _refresh(session, platform.ledger, ticket, run, result, keys, now)
+                _refresh(session, platform.ledger, ticket, run, result, keys.sample, now)
 
 
-def _keys(platform: Platform, run_id: int, result: RuleResult) -> set[str]:
-    """The failing row keys of ``result``'s rule in a run; a resource-level rule (no field)
-    has none, so its single "row" is a marker present while the rule fails."""
-    if result.field is None:
-        return {"{}"} if result.failing else set()
-    return failing_keys(platform, run_id, result.rule_id)
+_NO_KEYS = RuleKeys(0, [], 0)
 
 
-def _sample(keys: set[str]) -> list[str]:
-    return sorted(keys)[:SAMPLE_KEYS]
+_Considered = Sequence[tuple[RuleResult, QualityTicket | None]]
+
+
+def _rule_keys(platform: Platform, run: RunPublic, considered: _Considered) -> dict[int, RuleKeys]:
+    """The failing row keys each considered field rule has in ``run``, and how many of them
+    failed in its ticket's run (the rows a ticket covers, see the module's docstring)."""
+    earlier = {
+        result.rule_id: None if ticket is None else ticket.run_id
+        for result, ticket in considered
+        if result.field is not None
+    }
+    if not earlier:
+        return {}
+    lake = Lake.from_settings(platform.settings)
+    with lake.work_engine() as engine:
+        return rule_keys(lake, engine, run.resource_code, run.id, earlier, SAMPLE_KEYS)
 
 
 def _open_for(
@@ -201,7 +217,7 @@ def _open_for(
     platform: Platform,
     run: RunPublic,
     result: RuleResult,
-    keys: set[str],
+    sample: list[str],
     now: datetime | None,
 ) -> None:
     open_ticket(
@@ -211,7 +227,7 @@ def _open_for(
         department_code=run.department_code,
         severity=result.severity,
         failing=result.failing,
-        sample_keys=_sample(keys - {"{}"}),
+        sample_keys=sample,
         settings=platform.settings,
         ledger=platform.ledger,
         rule_id=result.rule_id,
@@ -257,7 +273,7 @@ def _reopen(
     ledger: AuditLedger,
     ticket: QualityTicket,
     run: RunPublic,
-    keys: set[str],
+    sample: list[str],
     remaining: int,
     now: datetime | None,
 ) -> None:
@@ -267,7 +283,7 @@ def _reopen(
     )
     reopen(session, ledger, ticket, note, now)
     ticket.failing, ticket.run_id = remaining, run.id
-    ticket.sample_keys = _sample(keys - {"{}"})
+    ticket.sample_keys = sample
 
 
 def _refresh(
@@ -276,7 +292,7 @@ def _refresh(
     ticket: QualityTicket,
     run: RunPublic,
     result: RuleResult,
-    keys: set[str],
+    sample: list[str],
     now: datetime | None,
 ) -> None:
     """The same problem found again: the ticket now covers this run's failing rows."""
@@ -287,7 +303,7 @@ def _refresh(
     state = TicketState(ticket.state)
     _move(session, ledger, ticket, SYSTEM, TicketAction.UPDATE, state, note, now)
     ticket.failing, ticket.run_id = result.failing, run.id
-    ticket.sample_keys = _sample(keys - {"{}"})
+    ticket.sample_keys = sample
 
 
 # -- steps people take ---------------------------------------------------------------------

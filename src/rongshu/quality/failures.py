@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pyarrow as pa
@@ -105,6 +106,73 @@ def failing_keys(
         sql += f" AND rule_id = {param('rule')}"
         params["rule"] = rule_id
     return {str(key) for key in engine.query(sql, params).column("row_key").to_pylist()}
+
+
+@dataclass(frozen=True)
+class RuleKeys:
+    """What a correction ticket needs of one rule's failing rows in a run."""
+
+    count: int  # distinct failing row keys
+    sample: list[str]  # the first of them in key order
+    still_failing: int | None  # of them, how many failed in the earlier run asked about
+
+
+def rule_keys(
+    lake: Lake,
+    engine: LakeEngine,
+    resource_code: str,
+    run_id: int,
+    earlier: Mapping[int, int | None],
+    sample: int,
+) -> dict[int, RuleKeys]:
+    """For each rule of ``earlier`` (rule id → an earlier run's id, or None), its failing row
+    keys in run ``run_id``: how many, the first ``sample`` in order, and how many of them failed
+    that rule in the earlier run too. Two queries in the lake engine, whatever the rows; a rule
+    without failing rows is left out."""
+    table = lake.table(failures_table_name(resource_code))
+    if not earlier or not table.exists():
+        return {}
+    engine.register("failures", table)
+    param = engine.dialect.param
+    rules = ", ".join(str(int(rule)) for rule in earlier)
+    pairs = [(int(rule), int(run)) for rule, run in earlier.items() if run is not None]
+    listed = ", ".join(f"({rule}, {run})" for rule, run in pairs) or "(NULL, NULL)"
+    # Both rule ids and run ids are integers written in here, never text from a request.
+    now = (
+        f"SELECT DISTINCT rule_id, row_key FROM failures WHERE run_id = {param('run')}"  # noqa: S608
+        f" AND rule_id IN ({rules})"
+    )
+    before = (
+        "SELECT DISTINCT f.rule_id, f.row_key FROM failures AS f"  # noqa: S608
+        f" JOIN (VALUES {listed}) AS e(rule_id, run_id)"
+        " ON f.rule_id = e.rule_id AND f.run_id = e.run_id"
+    )
+    counts = engine.query(
+        f"WITH now AS ({now}), before AS ({before})"  # noqa: S608
+        " SELECT now.rule_id, count(*) AS keys, count(before.row_key) AS still"
+        " FROM now LEFT JOIN before"
+        " ON before.rule_id = now.rule_id AND before.row_key = now.row_key"
+        " GROUP BY now.rule_id",
+        {"run": run_id},
+    ).to_pylist()
+    first = engine.query(
+        f"SELECT rule_id, row_key FROM (SELECT rule_id, row_key, row_number() OVER"  # noqa: S608
+        f" (PARTITION BY rule_id ORDER BY row_key) AS n FROM ({now}) AS now) AS ranked"
+        f" WHERE n <= {int(sample)} ORDER BY rule_id, row_key",
+        {"run": run_id},
+    ).to_pylist()
+    samples: dict[int, list[str]] = {}
+    for row in first:
+        samples.setdefault(int(row["rule_id"]), []).append(str(row["row_key"]))
+    compared = {rule for rule, _ in pairs}
+    return {
+        int(row["rule_id"]): RuleKeys(
+            int(row["keys"]),
+            samples.get(int(row["rule_id"]), []),
+            int(row["still"]) if int(row["rule_id"]) in compared else None,
+        )
+        for row in counts
+    }
 
 
 def write_failures(

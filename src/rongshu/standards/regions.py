@@ -20,10 +20,14 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from rongshu.core.errors import ValidationFailed
+from rongshu.core.kernels import inlined, kernel
 from rongshu.lake.dialect import SqlDialect
+from rongshu.standards import vectors
 from rongshu.standards.base import OK, Join, Verdict, failed, first_failure
 from rongshu.standards.region_sources import RegionPeriod
 
@@ -35,6 +39,8 @@ CODE_COLUMN = "_std_code"
 YEARS_COLUMN = "_std_valid_years"
 #: ID numbers were first issued in 1984: people born earlier carry a code in force then.
 FIRST_ISSUE_YEAR = 1984
+#: The flags as bytes, in the column forms' kernels (``RegionTable.arrays``).
+FLAG_IN_FORCE, FLAG_NOT_IN_FORCE, FLAG_UNKNOWN = ord("1"), ord("0"), ord("u")
 _SIX_DIGITS = "[0-9]{6}"
 
 
@@ -63,6 +69,7 @@ class RegionTable:
             for year in range(start, end + 1):
                 row[year - first_year] = "1"
         self._flags = {code: "".join(row) for code, row in flags.items()}
+        self._arrays: tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]] | None = None
 
     def valid_years(self, code: str) -> str | None:
         """The code's ``1``/``0`` flags from ``first_year`` to ``last_year``; None if unknown."""
@@ -102,6 +109,17 @@ class RegionTable:
                 YEARS_COLUMN: pa.array([self._flags[c] for c in codes], pa.string()),
             }
         )
+
+    def arrays(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """The table for kernels: each six-digit number's row in the flags (-1: not a code),
+        and the ``(codes, years)`` matrix of flag bytes."""
+        if self._arrays is None:
+            codes = sorted(self._flags)
+            flags = np.frombuffer("".join(self._flags[c] for c in codes).encode(), np.uint8)
+            index = np.full(1_000_000, -1, dtype=np.int32)
+            index[np.array([int(c) for c in codes], dtype=np.int64)] = np.arange(len(codes))
+            self._arrays = (index, flags.reshape(len(codes), -1))
+        return self._arrays
 
     def year_flag_sql(self, code: str, index: str) -> str:
         """SQL: the flag ('1' or '0') of the code at the 1-based year ``index``, 'u' if unknown.
@@ -170,6 +188,25 @@ def read_region_table(path: Path) -> RegionTable:
     )
 
 
+@inlined
+def issue_flag(
+    index: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.uint8],
+    first_year: int,
+    last_year: int,
+    region: int,
+    birth_year: int,
+) -> int:
+    """``RegionTable.issue_flag`` in a kernel, of a six-digit number (``RegionTable.arrays``
+    and its years) and a birth year: a ``FLAG_...`` byte."""
+    at = index[region]
+    if at < 0 or region % 10000 == 0:  # a province's code is on no number
+        return FLAG_UNKNOWN
+    year = min(max(max(birth_year, FIRST_ISSUE_YEAR), first_year), last_year)
+    flag: int = flags[at, year - first_year]
+    return flag
+
+
 @cache
 def region_table() -> RegionTable:
     """The table that ships with the package."""
@@ -229,6 +266,11 @@ class RegionStandard(RegionLookup):
             return failed("region.unknown")
         return OK if flags[-1] == "1" else failed("region.retired")
 
+    def check_array(self, values: pa.Array) -> pa.Array:
+        """``check`` over a column at once (``rongshu.standards.vectors``)."""
+        codes = _region_kernel(*vectors.text_buffers(values), *self.table.arrays())
+        return vectors.reasons(codes, _REGION_REASONS)
+
     def sql(self, expr: str, dialect: SqlDialect) -> str:
         table = self.table
         last = table.last_year - table.first_year + 1
@@ -241,3 +283,34 @@ class RegionStandard(RegionLookup):
             [(f"NOT {dialect.regex_match(expr, '^' + _SIX_DIGITS + '$')}", "region.format")],
             otherwise,
         )
+
+
+_REGION_REASONS = (None, *RegionStandard.reasons)  # index 0: ok
+_FORMAT, _UNKNOWN, _RETIRED = (
+    _REGION_REASONS.index(f"region.{name}") for name in ("format", "unknown", "retired")
+)
+
+
+@kernel
+def _region_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    valid: npt.NDArray[np.bool_],
+    index: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.int8]:
+    """Reason indexes of each value, in the order ``RegionStandard.check`` tests them."""
+    codes = np.zeros(len(valid), dtype=np.int8)
+    last = flags.shape[1] - 1
+    for row in range(len(valid)):
+        start, end = offsets[row], offsets[row + 1]
+        if not valid[row] or start == end:  # None and "" are ok
+            continue
+        code = vectors.digits_value(data, start, 6) if end - start == 6 else -1
+        if code < 0:
+            codes[row] = _FORMAT
+        elif index[code] < 0:
+            codes[row] = _UNKNOWN
+        elif flags[index[code], last] != FLAG_IN_FORCE:
+            codes[row] = _RETIRED
+    return codes

@@ -20,8 +20,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rongshu.catalog.schemas import FieldType
+from rongshu.core.kernels import kernel
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards import vectors
 from rongshu.standards.base import (
@@ -32,7 +34,13 @@ from rongshu.standards.base import (
     real_date,
     real_date_sql,
 )
-from rongshu.standards.regions import RegionLookup, RegionTable
+from rongshu.standards.regions import (
+    FLAG_NOT_IN_FORCE,
+    FLAG_UNKNOWN,
+    RegionLookup,
+    RegionTable,
+    issue_flag,
+)
 
 CHECK_CHARS = "10X98765432"  # indexed by the weighted sum mod 11
 #: Weights of the 17 digits: 2^(17-i) mod 11 for i = 0..16.
@@ -332,91 +340,148 @@ def _region_sql(
 
 _RIC_REASONS = (None, *RicStandard.reasons)  # index 0: ok
 _RIC_CODE = {reason: index for index, reason in enumerate(_RIC_REASONS) if reason}
+_LENGTH, _LEGACY_15, _FORMAT, _LOWERCASE_X, _CHECK_DIGIT = (
+    _RIC_CODE[f"ric.{name}"]
+    for name in ("length", "legacy_15", "format", "lowercase_x", "check_digit")
+)
+_BIRTH_DATE, _BIRTH_FUTURE, _BIRTH_IMPLAUSIBLE, _REGION, _REGION_PERIOD = (
+    _RIC_CODE[f"ric.{name}"]
+    for name in ("birth_date", "birth_future", "birth_implausible", "region", "region_period")
+)
 _CHECK_BYTES = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)
-_WEIGHTS = np.array(WEIGHTS, dtype=np.float32)
+_WEIGHT_ARRAY = np.array(WEIGHTS, dtype=np.int64)
+_X, _LOWER_X = ord("X"), ord("x")
+#: ``_parts_kernel``'s gender codes: none (not a well-shaped number), male, female.
+_GENDERS = (None, "男", "女")
+#: Birth dates (days since 1970), whether there is one, and gender codes, of each row.
+_Parts = tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_], npt.NDArray[np.int8]]
 
 
 def ric_reasons_array(values: pa.Array, table: RegionTable) -> pa.Array:
     """``RicStandard.check`` over a column at once: NULL where ok, else the reason code."""
-    values = vectors.plain_text(values)
-    code = np.zeros(len(values), dtype=np.int8)
-    chars = vectors.char_lengths(values)
-    size = vectors.byte_lengths(values)
-    has = size > 0  # None and "" are ok
-    short = has & (chars != 18)
-    code[short] = _RIC_CODE["ric.length"]
-    fifteen = np.flatnonzero(short & (size == 15))
-    code[fifteen[vectors.all_digits(vectors.byte_matrix(values, fifteen, 15))]] = _RIC_CODE[
-        "ric.legacy_15"
-    ]
-    code[has & (chars == 18) & (size != 18)] = _RIC_CODE["ric.format"]  # not ASCII
-    rows = np.flatnonzero(has & (chars == 18) & (size == 18))
-    code[rows] = _ric18_codes(vectors.byte_matrix(values, rows, 18), table)
-    return vectors.reasons(code, _RIC_REASONS)
+    years = (table.first_year, table.last_year, vectors.today_number())
+    codes = _reasons_kernel(*vectors.text_buffers(values), *table.arrays(), *years)
+    return vectors.reasons(codes, _RIC_REASONS)
 
 
-def _ric18_codes(matrix: npt.NDArray[np.uint8], table: RegionTable) -> npt.NDArray[np.int8]:
-    """Reason indexes of 18-byte values, in the order ``RicStandard.check`` tests them."""
-    first17 = vectors.all_digits(matrix[:, :17])
-    last = matrix[:, 17]
-    shaped = first17 & (((last >= ord("0")) & (last <= ord("9"))) | (last == ord("X")))
-    codes = np.full(len(matrix), _RIC_CODE["ric.format"], dtype=np.int8)
-    codes[first17 & (last == ord("x"))] = _RIC_CODE["ric.lowercase_x"]
-    codes[shaped] = 0
-    # The weighted sum in float32 (BLAS): at most 9 * 10 * 17, exact.
-    total = (matrix[:, :17] - np.uint8(ord("0"))).astype(np.float32) @ _WEIGHTS
-    right = shaped & (last == _CHECK_BYTES[total.astype(np.int64) % 11])
-    codes[shaped & ~right] = _RIC_CODE["ric.check_digit"]
-    year = vectors.number(matrix[:, 6:10])
-    month, day = vectors.number(matrix[:, 10:12]), vectors.number(matrix[:, 12:14])
-    real = right & vectors.real_dates(year, month, day)
-    codes[right & ~real] = _RIC_CODE["ric.birth_date"]
-    future = real & (year * 10000 + month * 100 + day > vectors.today_number())
-    codes[future] = _RIC_CODE["ric.birth_future"]
-    early = real & ~future & (year < EARLIEST_BIRTH_YEAR)
-    codes[early] = _RIC_CODE["ric.birth_implausible"]
-    rest = np.flatnonzero(real & ~future & ~early)
-    flags = vectors.issue_flags(table, vectors.number(matrix[rest, :6]), year[rest])
-    codes[rest[flags == ord("u")]] = _RIC_CODE["ric.region"]
-    codes[rest[flags == ord("0")]] = _RIC_CODE["ric.region_period"]
+@kernel
+def _reasons_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    valid: npt.NDArray[np.bool_],
+    index: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.uint8],
+    first_year: int,
+    last_year: int,
+    today: int,
+) -> npt.NDArray[np.int8]:
+    """Reason indexes of each value, in the order ``RicStandard.check`` tests them."""
+    codes = np.zeros(len(valid), dtype=np.int8)
+    for row in range(len(valid)):
+        start, end = offsets[row], offsets[row + 1]
+        size = end - start
+        if not valid[row] or size == 0:  # None and "" are ok
+            continue
+        if vectors.char_count(data, start, end) != 18:
+            fifteen = size == 15 and vectors.digits_value(data, start, 15) >= 0
+            codes[row] = _LEGACY_15 if fifteen else _LENGTH
+            continue
+        if size != 18:  # 18 characters, not all ASCII
+            codes[row] = _FORMAT
+            continue
+        total = 0
+        first17 = True
+        for at in range(17):
+            digit = np.int64(data[start + at]) - 48
+            if digit < 0 or digit > 9:
+                first17 = False
+                break
+            total += digit * _WEIGHT_ARRAY[at]
+        last = data[start + 17]
+        if not (first17 and (48 <= last <= 57 or last == _X)):
+            codes[row] = _LOWERCASE_X if first17 and last == _LOWER_X else _FORMAT
+            continue
+        if last != _CHECK_BYTES[total % 11]:
+            codes[row] = _CHECK_DIGIT
+            continue
+        year = vectors.digits_value(data, start + 6, 4)
+        month = vectors.digits_value(data, start + 10, 2)
+        day = vectors.digits_value(data, start + 12, 2)
+        if not vectors.is_real_date(year, month, day):
+            codes[row] = _BIRTH_DATE
+        elif year * 10000 + month * 100 + day > today:
+            codes[row] = _BIRTH_FUTURE
+        elif year < EARLIEST_BIRTH_YEAR:
+            codes[row] = _BIRTH_IMPLAUSIBLE
+        else:
+            region = vectors.digits_value(data, start, 6)
+            flag = issue_flag(index, flags, first_year, last_year, region, year)
+            if flag == FLAG_UNKNOWN:
+                codes[row] = _REGION
+            elif flag == FLAG_NOT_IN_FORCE:
+                codes[row] = _REGION_PERIOD
     return codes
 
 
-def _well_shaped(values: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """Rows of either shape, and the bytes of their ``YYYYMMDD`` and sequence digits, as one
-    ``(rows, 11)`` matrix (the 15-digit form read with ``19`` before its year)."""
-    size = vectors.byte_lengths(values)
-    long_rows = np.flatnonzero(size == 18)
-    long = vectors.byte_matrix(values, long_rows, 18)
-    keep = vectors.all_digits(long[:, :17]) & (
-        vectors.all_digits(long[:, 17:]) | (long[:, 17] == ord("X"))
-    )
-    short_rows = np.flatnonzero(size == 15)
-    short = vectors.byte_matrix(values, short_rows, 15)
-    fine = vectors.all_digits(short)
-    century = np.full((int(fine.sum()), 2), [ord("1"), ord("9")], dtype=np.uint8)
-    rows = np.concatenate([long_rows[keep], short_rows[fine]])
-    parts = np.concatenate([long[keep][:, 6:17], np.hstack([century, short[fine][:, 6:15]])])
-    return rows, parts
+@kernel
+def _parts_kernel(
+    offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_]
+) -> _Parts:
+    """The birth date (days since 1970, and whether there is one) and gender code of each
+    well-shaped number of either length (the 15-digit form's year read with ``19`` before it),
+    whatever its check character."""
+    rows = len(valid)
+    days = np.zeros(rows, dtype=np.int32)
+    born = np.zeros(rows, dtype=np.bool_)
+    genders = np.zeros(rows, dtype=np.int8)
+    for row in range(rows):
+        start, end = offsets[row], offsets[row + 1]
+        size = end - start
+        if not valid[row]:
+            continue
+        if size == 18:
+            last = data[start + 17]
+            if vectors.digits_value(data, start, 17) < 0 or not (48 <= last <= 57 or last == _X):
+                continue
+            year = vectors.digits_value(data, start + 6, 4)
+            date_at, sequence = start + 10, data[start + 16]
+        elif size == 15:
+            if vectors.digits_value(data, start, 15) < 0:
+                continue
+            year = 1900 + vectors.digits_value(data, start + 6, 2)
+            date_at, sequence = start + 8, data[start + 14]
+        else:
+            continue
+        genders[row] = 1 if (sequence - 48) % 2 == 1 else 2
+        month = vectors.digits_value(data, date_at, 2)
+        day = vectors.digits_value(data, date_at + 2, 2)
+        if year >= 1 and vectors.is_real_date(year, month, day):
+            days[row] = vectors.civil_days(year, month, day)
+            born[row] = True
+    return days, born, genders
+
+
+def _id_parts(values: pa.Array) -> _Parts:
+    return _parts_kernel(*vectors.text_buffers(values))
 
 
 def ric_birth_date_array(values: pa.Array) -> pa.Array:
     """``ric_birth_date`` over a column at once, as ``date32`` (NULL where it gives None)."""
-    values = vectors.plain_text(values)
-    rows, parts = _well_shaped(values)
-    year, month, day = (vectors.number(parts[:, a:b]) for a, b in ((0, 4), (4, 6), (6, 8)))
-    real = (year >= 1) & vectors.real_dates(year, month, day)
-    days = np.zeros(len(values), dtype=np.int64)
-    known = np.zeros(len(values), dtype=bool)
-    days[rows[real]] = vectors.days_from_civil(year[real], month[real], day[real])
-    known[rows[real]] = True
-    return pa.array(days.astype(np.int32), pa.date32(), mask=~known)
+    days, born, _ = _id_parts(values)
+    return pa.array(days, pa.date32(), mask=~born)
 
 
 def ric_gender_array(values: pa.Array) -> pa.Array:
     """``ric_gender`` over a column at once: 男, 女 or NULL."""
+    _, _, genders = _id_parts(values)
+    return vectors.reasons(genders, _GENDERS)
+
+
+def ric_region_array(values: pa.Array) -> pa.Array:
+    """``ric_region`` over a column at once: the first six digits of each well-shaped number,
+    NULL for the rest."""
     values = vectors.plain_text(values)
-    rows, parts = _well_shaped(values)
-    code = np.zeros(len(values), dtype=np.int8)
-    code[rows] = np.where((parts[:, 10] - ord("0")) % 2 == 1, 1, 2)
-    return vectors.reasons(code, (None, "男", "女"))
+    _, _, genders = _id_parts(values)  # a well-shaped number has a gender
+    return pc.if_else(
+        pa.array(genders != 0), pc.utf8_slice_codeunits(values, 0, 6), pa.scalar(None, pa.string())
+    )

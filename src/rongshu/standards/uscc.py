@@ -18,8 +18,10 @@ import re
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
+from rongshu.core.kernels import kernel
 from rongshu.lake.dialect import SqlDialect
 from rongshu.standards import vectors
 from rongshu.standards.base import (
@@ -168,55 +170,77 @@ class UsccStandard(RegionLookup):
 # -- column at a time (rongshu.standards.vectors) -----------------------------------------------
 
 _USCC_REASONS = (None, *UsccStandard.reasons)  # index 0: ok
-_USCC_CODE = {reason: index for index, reason in enumerate(_USCC_REASONS) if reason}
+_LENGTH, _FORMAT, _CHECK_CHAR, _ORG_CHECK_CHAR, _AUTHORITY, _KIND, _REGION = (
+    _USCC_REASONS.index(f"uscc.{name}")
+    for name in ("length", "format", "check_char", "org_check_char", "authority", "kind", "region")
+)
 #: Value of each byte in the alphabets; -1 for bytes outside.
-_VALUES = np.full(256, -1, dtype=np.int8)
+_VALUES = np.full(256, -1, dtype=np.int64)
 _VALUES[np.frombuffer(ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(ALPHABET))
-_ORG_VALUES = np.full(256, -1, dtype=np.int8)
+_ORG_VALUES = np.full(256, -1, dtype=np.int64)
 _ORG_VALUES[np.frombuffer(ORG_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(ORG_ALPHABET))
 _ALPHABET_BYTES = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
 _ORG_CHECK_BYTES = np.frombuffer(ORG_CHECK_CHARS.encode(), dtype=np.uint8)
 #: Which (authority, institution type) byte pairs ``AUTHORITY_TYPES`` assigns.
-_KINDS = np.zeros((256, 256), dtype=bool)
+_KINDS = np.zeros((256, 256), dtype=np.bool_)
 for _authority, _types in AUTHORITY_TYPES.items():
     _KINDS[ord(_authority), np.frombuffer(_types.encode(), dtype=np.uint8)] = True
-_AUTHORITIES = np.asarray(_KINDS.any(axis=1), dtype=bool)
+_AUTHORITIES = np.asarray(_KINDS.any(axis=1), dtype=np.bool_)
 _NATIONAL = int(NATIONAL_REGION)
-_WEIGHTS = np.array(WEIGHTS, dtype=np.float32)
-_ORG_WEIGHTS = np.array(ORG_WEIGHTS, dtype=np.float32)
+_WEIGHT_ARRAY = np.array(WEIGHTS, dtype=np.int64)
+_ORG_WEIGHT_ARRAY = np.array(ORG_WEIGHTS, dtype=np.int64)
 
 
 def uscc_reasons_array(values: pa.Array, table: RegionTable) -> pa.Array:
     """``UsccStandard.check`` over a column at once: NULL where ok, else the reason code."""
-    values = vectors.plain_text(values)
-    code = np.zeros(len(values), dtype=np.int8)
-    chars = vectors.char_lengths(values)
-    size = vectors.byte_lengths(values)
-    has = size > 0  # None and "" are ok
-    code[has & (chars != 18)] = _USCC_CODE["uscc.length"]
-    code[has & (chars == 18) & (size != 18)] = _USCC_CODE["uscc.format"]  # not ASCII
-    rows = np.flatnonzero(has & (chars == 18) & (size == 18))
-    matrix = vectors.byte_matrix(values, rows, 18)
-    value = _VALUES[matrix]
-    shaped = np.ones(len(rows), dtype=bool)
-    for column in range(18):
-        shaped &= value[:, column] >= 0
-    codes = np.where(shaped, 0, _USCC_CODE["uscc.format"]).astype(np.int8)
-    # Weighted sums in float32 (BLAS): at most 30 * 30 * 17, exact.
-    total = (value[:, :17].astype(np.float32) @ _WEIGHTS).astype(np.int64)
-    expected = _ALPHABET_BYTES[(31 - total % 31) % 31]
-    right = shaped & (matrix[:, 17] == expected)
-    codes[shaped & ~right] = _USCC_CODE["uscc.check_char"]
-    org_total = (_ORG_VALUES[matrix[:, 8:16]].astype(np.float32) @ _ORG_WEIGHTS).astype(np.int64)
-    org_right = right & (matrix[:, 16] == _ORG_CHECK_BYTES[(11 - org_total % 11) % 11])
-    codes[right & ~org_right] = _USCC_CODE["uscc.org_check_char"]
-    authority = org_right & _AUTHORITIES[matrix[:, 0]]
-    codes[org_right & ~authority] = _USCC_CODE["uscc.authority"]
-    kind = authority & _KINDS[matrix[:, 0], matrix[:, 1]]
-    codes[authority & ~kind] = _USCC_CODE["uscc.kind"]
-    digits = vectors.all_digits(matrix[:, 2:8])
-    region = vectors.number(np.where(digits[:, None], matrix[:, 2:8], np.uint8(ord("0"))))
-    known = digits & ((region == _NATIONAL) | vectors.known_codes(table, region))
-    codes[kind & ~known] = _USCC_CODE["uscc.region"]
-    code[rows] = codes
-    return vectors.reasons(code, _USCC_REASONS)
+    index, _ = table.arrays()
+    codes = _reasons_kernel(*vectors.text_buffers(values), index)
+    return vectors.reasons(codes, _USCC_REASONS)
+
+
+@kernel
+def _reasons_kernel(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    valid: npt.NDArray[np.bool_],
+    index: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int8]:
+    """Reason indexes of each value, in the order ``UsccStandard.check`` tests them."""
+    codes = np.zeros(len(valid), dtype=np.int8)
+    for row in range(len(valid)):
+        start, end = offsets[row], offsets[row + 1]
+        size = end - start
+        if not valid[row] or size == 0:  # None and "" are ok
+            continue
+        if vectors.char_count(data, start, end) != 18:
+            codes[row] = _LENGTH
+            continue
+        shaped = size == 18  # 18 characters, all ASCII
+        total = 0
+        if shaped:
+            for at in range(17):
+                value = _VALUES[data[start + at]]
+                if value < 0:
+                    shaped = False
+                    break
+                total += value * _WEIGHT_ARRAY[at]
+        if not shaped or _VALUES[data[start + 17]] < 0:
+            codes[row] = _FORMAT
+            continue
+        if data[start + 17] != _ALPHABET_BYTES[(31 - total % 31) % 31]:
+            codes[row] = _CHECK_CHAR
+            continue
+        org_total = 0
+        for at in range(8):
+            org_total += _ORG_VALUES[data[start + 8 + at]] * _ORG_WEIGHT_ARRAY[at]
+        if data[start + 16] != _ORG_CHECK_BYTES[(11 - org_total % 11) % 11]:
+            codes[row] = _ORG_CHECK_CHAR
+        elif not _AUTHORITIES[data[start]]:
+            codes[row] = _AUTHORITY
+        elif not _KINDS[data[start], data[start + 1]]:
+            codes[row] = _KIND
+        else:
+            region = vectors.digits_value(data, start + 2, 6)
+            if region < 0 or (region != _NATIONAL and index[region] < 0):
+                codes[row] = _REGION
+    return codes

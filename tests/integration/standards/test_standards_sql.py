@@ -288,7 +288,7 @@ COLUMN_FORMS = sorted(name for name, s in STANDARDS.items() if hasattr(s, "check
 
 
 def test_the_costly_standards_have_a_column_form() -> None:
-    assert COLUMN_FORMS == ["ric", "uscc"]
+    assert COLUMN_FORMS == ["region", "ric", "uscc"]
 
 
 @pytest.mark.parametrize("name", COLUMN_FORMS)
@@ -312,6 +312,8 @@ def test_the_column_forms_of_the_id_parts_agree_with_python() -> None:
     column = pa.array(["padding", *values], pa.string()).slice(1)
     births = ric_module.ric_birth_date_array(column).to_pylist()
     genders = ric_module.ric_gender_array(column).to_pylist()
+    regions = ric_module.ric_region_array(column).to_pylist()
     assert births == [ric_module.ric_birth_date(v) for v in values]
     assert genders == [ric_module.ric_gender(v) for v in values]
+    assert regions == [ric_module.ric_region(v) for v in values]
     assert sum(b is not None for b in births) > len(values) // 4
