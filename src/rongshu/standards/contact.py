@@ -21,9 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
+from rongshu.core.kernels import inlined, kernel
 from rongshu.lake.dialect import SqlDialect
+from rongshu.standards import vectors
 from rongshu.standards.base import OK, Join, Verdict, failed, first_failure
 
 MOBILE_SEGMENTS = r"1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[0-9]{8}"
@@ -131,6 +135,11 @@ class PhoneStandard(_NoLookups):
             return failed("phone.mobile_segment")
         return failed("phone.local_digits") if _SHORT_FIXED.matches(value) else OK
 
+    def check_array(self, values: pa.Array) -> pa.Array:
+        """``check`` over a column at once (``rongshu.standards.vectors``): the patterns read
+        by hand, byte by byte, in a kernel."""
+        return vectors.reasons(_phone_kernel(*vectors.text_buffers(values)), _PHONE_REASONS)
+
     def sql(self, expr: str, dialect: SqlDialect) -> str:
         return first_failure(
             expr,
@@ -194,3 +203,140 @@ class EmailStandard(_NoLookups):
                 (f"NOT {_EMAIL.sql(expr, dialect)}", "email.format"),
             ],
         )
+
+
+# -- the phone patterns in a kernel (rongshu.standards.vectors) ---------------------------------
+#
+# Each pattern reads one way only: an area code is told by its first two digits (010, 02x, or
+# 0 and three digits), a subscriber number is the whole run of digits after it (7 or 8 of
+# them, so the run decides), and an extension starts with ``-`` or ``转``. So a byte-by-byte
+# reading gives the regular expressions' verdicts (the property tests compare them).
+
+_PHONE_REASONS = (None, *PhoneStandard.reasons)  # index 0: ok
+_FORMAT, _MOBILE_SEGMENT, _LOCAL_DIGITS = (
+    _PHONE_REASONS.index(f"phone.{name}") for name in ("format", "mobile_segment", "local_digits")
+)
+_ZERO, _ONE, _TWO, _THREE, _FOUR, _EIGHT, _NINE = (ord(d) for d in "0123489")
+_OPEN, _CLOSE, _DASH, _SPACE = ord("("), ord(")"), ord("-"), ord(" ")
+_ZHUAN = np.frombuffer("转".encode(), dtype=np.uint8)  # an extension's mark, as its UTF-8 bytes
+#: Which area codes (as numbers: 010 is 10, 0591 is 591) have eight-digit subscriber numbers.
+_EIGHT_DIGITS = np.zeros(10_000, dtype=np.bool_)
+for _code in [f"0{n:02d}" for n in range(100)] + [f"0{n:03d}" for n in range(1000)]:
+    if re.fullmatch(f"(?:{EIGHT_DIGIT_AREAS})", _code) and re.fullmatch(_AREA, _code):
+        _EIGHT_DIGITS[int(_code)] = True
+#: Which second and third digits of an 11-digit number starting with 1 are a carrier's segment.
+_SEGMENTS = np.zeros((10, 10), dtype=np.bool_)
+for _segment in range(100):
+    _SEGMENTS[_segment // 10, _segment % 10] = bool(
+        re.fullmatch(MOBILE_SEGMENTS, f"1{_segment:02d}00000000")
+    )
+
+
+@inlined
+def _is_digit(byte: int) -> bool:
+    return _ZERO <= byte <= _NINE
+
+
+@inlined
+def _digit_run(data: vectors.Bytes, start: int, end: int) -> int:
+    """How many digits follow one another from ``start``."""
+    at = start
+    while at < end and _is_digit(data[at]):
+        at += 1
+    return at - start
+
+
+@inlined
+def _area_length(data: vectors.Bytes, start: int, end: int) -> int:
+    """The length of the area code at ``start`` (010, 02x or 0 and three digits); 0: none."""
+    if start + 3 > end or data[start] != _ZERO:
+        return 0
+    second = data[start + 1]
+    if second == _ONE:
+        return 3 if data[start + 2] == _ZERO else 0
+    if second == _TWO:
+        return 3 if _is_digit(data[start + 2]) else 0
+    if _THREE <= second <= _NINE and start + 4 <= end and _digit_run(data, start + 2, end) >= 2:
+        return 4
+    return 0
+
+
+@inlined
+def _fixed_line(data: vectors.Bytes, start: int, end: int, short: bool) -> bool:
+    """Whether ``data[start:end]`` is ``FIXED_LINE``; with ``short``, ``SHORT_FIXED_LINE``."""
+    at = start
+    area = -1
+    if data[at] == _OPEN:
+        length = _area_length(data, at + 1, end)
+        if length == 0 or at + 1 + length >= end or data[at + 1 + length] != _CLOSE:
+            return False
+        area = vectors.digits_value(data, at + 1, length)
+        at += length + 2
+    elif data[at] == _ZERO:
+        length = _area_length(data, at, end)
+        if length == 0:
+            return False
+        area = vectors.digits_value(data, at, length)
+        at += length
+        if at < end and (data[at] == _DASH or data[at] == _SPACE):
+            at += 1
+    if short and (area < 0 or not _EIGHT_DIGITS[area]):
+        return False
+    if at >= end or not _TWO <= data[at] <= _NINE:
+        return False
+    run = _digit_run(data, at, end)
+    if run != 7 and (short or run != 8):
+        return False
+    at += run
+    if at == end:
+        return True
+    if data[at] == _DASH:
+        at += 1
+    elif (
+        at + 3 <= end
+        and data[at] == _ZHUAN[0]
+        and data[at + 1] == _ZHUAN[1]
+        and data[at + 2] == _ZHUAN[2]
+    ):
+        at += 3
+    else:
+        return False
+    return 1 <= end - at <= 6 and _digit_run(data, at, end) == end - at
+
+
+@inlined
+def _service(data: vectors.Bytes, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` is ``SERVICE`` (400 and 800 numbers)."""
+    if end - start < 10 or not (data[start] == _FOUR or data[start] == _EIGHT):
+        return False
+    if data[start + 1] != _ZERO or data[start + 2] != _ZERO:
+        return False
+    at = start + 3
+    for group in (3, 4):
+        if at < end and data[at] == _DASH:
+            at += 1
+        if at + group > end or _digit_run(data, at, at + group) != group:
+            return False
+        at += group
+    return at == end
+
+
+@kernel
+def _phone_kernel(
+    offsets: vectors.Ints, data: vectors.Bytes, valid: vectors.Mask
+) -> npt.NDArray[np.int8]:
+    """Reason indexes of each value, in the order ``PhoneStandard.check`` tests them."""
+    codes = np.zeros(len(valid), dtype=np.int8)
+    for row in range(len(valid)):
+        start, end = offsets[row], offsets[row + 1]
+        if not valid[row] or start == end:  # None and "" are ok
+            continue
+        size = end - start
+        mobile = size == 11 and data[start] == _ONE and _digit_run(data, start, end) == size
+        if not (mobile or _fixed_line(data, start, end, False) or _service(data, start, end)):
+            codes[row] = _FORMAT
+        elif mobile and not _SEGMENTS[data[start + 1] - _ZERO, data[start + 2] - _ZERO]:
+            codes[row] = _MOBILE_SEGMENT
+        elif _fixed_line(data, start, end, True):
+            codes[row] = _LOCAL_DIGITS
+    return codes
