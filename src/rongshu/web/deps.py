@@ -157,7 +157,8 @@ class FormToken:
 def call_request(request: Request, body: bytes) -> CallRequest:
     """What the exchange gateway checks a service call on: with the path and query exactly as
     sent, as the client signed them."""
-    path = request.scope.get("raw_path", request.url.path.encode()).decode("ascii", "replace")
+    raw_path = request.scope.get("raw_path")  # the URL is parsed only for a server without it
+    path = (raw_path or request.url.path.encode()).decode("ascii", "replace")
     query = request.scope.get("query_string", b"").decode("ascii", "replace")
     return CallRequest(request_id(request), request.headers, request.method, path, query, body)
 
